@@ -1,0 +1,147 @@
+"""The errors flask-scopes raises. They share one root, :class:`ScopesError`,
+and each carries the facts needed to fix the problem it reports.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from werkzeug.exceptions import ServiceUnavailable
+
+
+class ScopesError(Exception):
+    """The root of every error raised by flask-scopes.
+
+    :param message: What went wrong and how to fix it.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(ScopesError, ValueError):
+    """A ``SCOPES_*`` or ``SESSION_*`` setting, or a secret key, has a value
+    that can't work. Raised by :meth:`~flask_scopes.Scopes.init_app`, or on
+    the first request after the configuration changed.
+
+    :param key: The configuration key at fault.
+    :param message: Why its value is refused.
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        #: The configuration key at fault.
+        self.key = key
+
+
+class SessionValueError(ScopesError, TypeError):
+    """A value put in the session can't be stored without changing it.
+
+    Raised when the session is saved, so that the request that stored the
+    value fails, instead of a later request reading a mangled value.
+
+    :param path: Where the value sits, for example ``session['cart'][2]``.
+    :param value: The offending value.
+    """
+
+    def __init__(self, path: str, value: object) -> None:
+        kind = type(value).__qualname__
+        super().__init__(
+            f"{path} holds a value of type {kind!r}, which the session can't"
+            " store. Store str, int, float, bool, None, list, tuple, dict with"
+            " str keys, bytes, datetime, UUID or Markup values instead."
+        )
+        #: Where the value sits in the session.
+        self.path = path
+        #: The offending value.
+        self.value = value
+
+
+class _TooLarge(ScopesError):
+    what = "cookie"
+    advice = ""
+
+    def __init__(
+        self, size: int, limit: int, largest: t.Sequence[tuple[str, int]] = ()
+    ) -> None:
+        parts = [
+            f"The {self.what} would be {size} bytes, over the limit of"
+            f" {limit} bytes, so it was not sent and the client keeps its"
+            " previous one."
+        ]
+        if largest:
+            listed = ", ".join(f"{key!r} ({n} bytes)" for key, n in largest)
+            parts.append(f"Largest keys: {listed}.")
+        if self.advice:
+            parts.append(self.advice)
+        super().__init__(" ".join(parts))
+        #: How large the rejected item would have been, in bytes.
+        self.size = size
+        #: The limit it broke, in bytes.
+        self.limit = limit
+        #: The largest keys and their encoded sizes, largest first.
+        self.largest = list(largest)
+
+
+class SessionTooLarge(_TooLarge):
+    """The session cookie, measured as the whole ``Set-Cookie`` header, would
+    be larger than :data:`SCOPES_MAX_COOKIE_SIZE`, or a server-side session
+    larger than :data:`SCOPES_SESSION_STORE_MAX_SIZE`. Nothing was written.
+
+    :param size: The size it would have had, in bytes.
+    :param limit: The limit, in bytes.
+    :param largest: The largest keys with their encoded sizes.
+    """
+
+    what = "session cookie"
+    advice = (
+        "Store less in the session, or keep the data on the server with"
+        " SCOPES_SESSION_STORE."
+    )
+
+
+class FlashTooLarge(_TooLarge):
+    """The flash cookie would be larger than :data:`SCOPES_MAX_COOKIE_SIZE`.
+    No flash cookie was written.
+
+    :param size: The size it would have had, in bytes.
+    :param limit: The limit, in bytes.
+    :param largest: The largest categories with their encoded sizes.
+    """
+
+    what = "flash cookie"
+    advice = "Flash fewer or shorter messages."
+
+
+class SessionStoreUnavailable(ScopesError, ServiceUnavailable):
+    """The server-side session store could not be reached, so the session
+    could not be loaded or saved. Flask answers it as ``503 Service
+    Unavailable``; no data was overwritten and no write was dropped silently.
+
+    :param operation: What was being done, ``"load"`` or ``"save"``.
+    :param store: A description of the store.
+    :param original: The error the store raised.
+    """
+
+    def __init__(
+        self, operation: str, store: str, original: BaseException | None = None
+    ) -> None:
+        message = (
+            f"The session store ({store}) could not be reached to {operation}"
+            " the session. Try again shortly."
+        )
+        if original is not None:
+            message += f" ({type(original).__name__}: {original})"
+        ScopesError.__init__(self, message)
+        ServiceUnavailable.__init__(self, description=message)
+        #: ``"load"`` or ``"save"``.
+        self.operation = operation
+        #: The error the store raised, if any.
+        self.original = original
+
+    def __str__(self) -> str:
+        return self.message

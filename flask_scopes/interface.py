@@ -1,0 +1,256 @@
+"""The :class:`~flask.sessions.SessionInterface` flask-scopes installs. It
+opens and saves; the codec, the cookie policy and the settings decide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import typing as t
+from functools import partial
+
+from flask.sessions import SessionInterface
+
+from .codec import BadCookie
+from .codec import FlaskCookieReader
+from .codec import KeyRing
+from .codec import largest_keys
+from .codec import PayloadTooLarge
+from .codec import SESSION_SALT
+from .codec import SessionCodec
+from .cookies import CookiePolicy
+from .cookies import vary_cookie
+from .errors import SessionTooLarge
+from .session import NullScopesSession
+from .session import ScopesSession
+from .settings import Settings
+from .settings import snapshot
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from flask import Flask
+    from flask.sessions import SessionMixin
+    from flask.wrappers import Request
+    from flask.wrappers import Response
+
+logger = logging.getLogger("flask_scopes")
+
+
+class Runtime:
+    """What one app's settings resolve to: the settings themselves, the
+    cookie policies and the codecs. Rebuilt when the configuration changes.
+    """
+
+    def __init__(self, interface: ScopesSessionInterface, settings: Settings) -> None:
+        self.settings = settings
+        self.session_cookie = interface.session_cookie_policy(settings)
+        self.flash_cookie = interface.flash_cookie_policy(settings)
+        self.codec: SessionCodec | None = None
+        self.flask_reader: FlaskCookieReader | None = None
+        if settings.secret_key is not None:
+            keys = (settings.secret_key, *settings.fallback_keys)
+            ring = KeyRing(keys[0], keys[1:], interface.salt, interface.digest_method)
+            self.codec = SessionCodec(
+                ring, settings.max_cookie_size, interface.max_inflated_size
+            )
+            if settings.accept_flask_cookies:
+                self.flask_reader = FlaskCookieReader(
+                    keys, settings.max_cookie_size, interface.max_inflated_size
+                )
+
+
+class ScopesSessionInterface(SessionInterface):
+    """Keeps the session in a signed cookie, readable by the user but not
+    changeable.
+
+    :param clock: Returns the current Unix time. Every timeout reads it.
+    """
+
+    #: The salt of the session cookie's signature.
+    salt = SESSION_SALT
+    #: The hash function of the HMAC.
+    digest_method = staticmethod(hashlib.sha256)
+    #: The most bytes a compressed cookie may inflate to. Larger sessions
+    #: are refused when saved, so a cookie that was written can be read.
+    max_inflated_size = 64 * 1024
+    #: How far in the future a cookie's timestamp may be, for clock skew
+    #: between servers, in seconds.
+    max_clock_skew = 60
+    #: With an idle timeout, a session that is only read is written again
+    #: once this fraction of the idle window has passed since its last
+    #: write, not on every request.
+    idle_refresh_fraction = 0.1
+
+    def __init__(self, clock: t.Callable[[], float] | None = None) -> None:
+        #: The clock, returning Unix time.
+        self.clock: t.Callable[[], float] = clock or time.time
+        self._cached: tuple[tuple[t.Any, ...], Runtime] | None = None
+
+    # -- customisation points --------------------------------------------
+
+    def session_cookie_policy(self, settings: Settings) -> CookiePolicy:
+        """The policy the session cookie is written with."""
+        return CookiePolicy.for_session(settings)
+
+    def flash_cookie_policy(self, settings: Settings) -> CookiePolicy:
+        """The policy the flash cookie is written with."""
+        return CookiePolicy.for_flash(settings)
+
+    def runtime(self, app: Flask) -> Runtime:
+        """The app's resolved settings, codecs and cookie policies, resolved
+        again whenever a configuration key they depend on changed."""
+        current = snapshot(app.config)
+        cached = self._cached
+        if cached is not None and cached[0] == current:
+            return cached[1]
+        runtime = Runtime(self, Settings.from_config(app.config))
+        self._cached = (current, runtime)
+        return runtime
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        """Whether the response must write the session cookie: the session
+        changed, must be re-issued (fallback key, older format, idle refresh),
+        or is permanent and ``SESSION_REFRESH_EACH_REQUEST`` is set."""
+        if session.modified or getattr(session, "reissue", False):
+            return True
+        return session.permanent and self.runtime(app).settings.refresh_each_request
+
+    # -- opening -----------------------------------------------------------
+
+    def open_session(self, app: Flask, request: Request) -> ScopesSession:
+        runtime = self.runtime(app)
+        if runtime.codec is None:
+            session: ScopesSession = NullScopesSession()
+        else:
+            values = request.cookies.getlist(runtime.settings.cookie_name)
+            if not values:
+                session = ScopesSession()
+            else:
+                session = ScopesSession(partial(self._load_cookie, runtime, values))
+                session.had_cookie = True
+        session.runtime = runtime
+        return session
+
+    def _load_cookie(
+        self, runtime: Runtime, values: list[str], session: ScopesSession
+    ) -> None:
+        try:
+            created, touched, data, reissue = self._decode(runtime, values)
+        except BadCookie as e:
+            logger.debug("Ignored the session cookie: %s", e)
+            return
+        except Exception:  # a cookie never causes a 500
+            logger.debug("Ignored the session cookie", exc_info=True)
+            return
+        session._fill(data)
+        session.new = False
+        session.created = created
+        session.touched = touched
+        session.reissue = reissue
+
+    def _decode(
+        self, runtime: Runtime, values: list[str]
+    ) -> tuple[int, int, dict[str, t.Any], bool]:
+        settings = runtime.settings
+        if len(set(values)) > 1:
+            # Another cookie of the same name, set for a parent domain or
+            # another path, may be an attacker's: trust neither.
+            raise BadCookie(f"{len(values)} different cookies of that name")
+        value = values[0]
+        assert runtime.codec is not None
+        if runtime.codec.is_own(value):
+            created, touched, data, index = runtime.codec.decode(value)
+            reissue = index > 0
+        elif runtime.flask_reader is not None:
+            touched, data = runtime.flask_reader.decode(
+                value, settings.permanent_lifetime
+            )
+            created, reissue = touched, True
+        else:
+            raise BadCookie("not in flask-scopes' format")
+        now = int(self.clock())
+        self.check_times(settings, created, touched, now, bool(data.get("_permanent")))
+        idle = settings.idle_timeout
+        if idle is not None and now - touched >= idle * self.idle_refresh_fraction:
+            reissue = True
+        return created, touched, data, reissue
+
+    def check_times(
+        self, settings: Settings, created: int, touched: int, now: int, permanent: bool
+    ) -> None:
+        """Refuse a session whose timestamps say it has ended.
+
+        An age equal to a limit passes; one second more fails.
+
+        :raises BadCookie: The session is expired, or dated in the future.
+        """
+        if not 0 <= created <= touched:
+            raise BadCookie("timestamps out of order")
+        if touched > now + self.max_clock_skew:
+            raise BadCookie(f"dated {touched - now} s in the future")
+        if permanent and now - touched > settings.permanent_lifetime:
+            raise BadCookie("past PERMANENT_SESSION_LIFETIME")
+        if settings.idle_timeout is not None and now - touched > settings.idle_timeout:
+            raise BadCookie("idle for longer than SCOPES_SESSION_IDLE_TIMEOUT")
+        absolute = settings.absolute_timeout
+        if absolute is not None and now - created > absolute:
+            raise BadCookie("older than SCOPES_SESSION_ABSOLUTE_TIMEOUT")
+
+    # -- saving ------------------------------------------------------------
+
+    def save_session(
+        self, app: Flask, session: SessionMixin, response: Response
+    ) -> None:
+        runtime = getattr(session, "runtime", None) or self.runtime(app)
+        if session.accessed:
+            vary_cookie(response)
+        self.save_flash(app, runtime, response)
+        if not isinstance(session, ScopesSession) or not session.loaded:
+            return
+        if isinstance(session, NullScopesSession) or runtime.codec is None:
+            return
+        self.save_cookie(app, runtime, session, response)
+
+    def save_flash(self, app: Flask, runtime: Runtime, response: Response) -> None:
+        """Write the flash scope's cookie for this response."""
+
+    def save_cookie(
+        self, app: Flask, runtime: Runtime, session: ScopesSession, response: Response
+    ) -> None:
+        """Write, refresh or delete the session cookie as the request left
+        the session."""
+        policy = runtime.session_cookie
+        if not session:
+            if session.had_cookie and (session.modified or session.new):
+                policy.delete(response)
+                vary_cookie(response)
+            return
+        if session.unsaveable or not self.should_set_cookie(app, session):
+            return
+        assert runtime.codec is not None
+        settings = runtime.settings
+        now = int(self.clock())
+        created = now if session.created is None else session.created
+        try:
+            value = runtime.codec.encode(created, now, session)
+        except PayloadTooLarge as e:
+            session.unsaveable = True
+            raise SessionTooLarge(
+                e.size, self.max_inflated_size, largest_keys(session)
+            ) from None
+        expires = None
+        if session.permanent:
+            expires = now + settings.permanent_lifetime
+            if settings.absolute_timeout is not None:
+                expires = min(expires, created + settings.absolute_timeout)
+        header = policy.header(value, expires, now)
+        if not policy.fits(header):
+            session.unsaveable = True
+            raise SessionTooLarge(
+                policy.size(header), policy.max_size, largest_keys(session)
+            )
+        policy.set(response, header)
+        vary_cookie(response)
+        session.created = created
+        session.touched = now
+        session.modified = session.reissue = False

@@ -1,0 +1,248 @@
+"""The session object: a ``dict`` with Flask's :class:`~flask.sessions.SessionMixin`
+that loads itself on first use and tracks what the request did to it.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask.sessions import SessionMixin
+
+_T = t.TypeVar("_T")
+_MISSING: t.Any = object()
+
+#: The message of Flask's null session, kept word for word so that code and
+#: tests written against Flask keep matching it.
+NO_SECRET_KEY = (
+    "The session is unavailable because no secret key was set.  Set the"
+    " secret_key on the application to something unique and secret."
+)
+
+
+class ScopesSession(dict[str, t.Any], SessionMixin):
+    """The session of one request.
+
+    Opening it costs nothing: the cookie (or the store entry) is verified
+    and decoded the first time the session is touched, so a request that
+    never uses the session never pays for it.
+
+    Writes through the mapping interface set :attr:`modified`. Like Flask's
+    session, changes inside a nested value are not seen: set
+    ``session.modified = True`` after changing one in place.
+
+    :param loader: Called once, on first use, to fill the session.
+    """
+
+    #: Whether a write happened in this request.
+    modified = False
+    #: ``True`` when no valid session came with the request.
+    new = True
+    #: When the session began (Unix time), or ``None`` for one that has not
+    #: been saved yet. The absolute timeout counts from here.
+    created: int | None = None
+    #: When the session's cookie or entry was last written (Unix time).
+    touched: int | None = None
+    #: Whether the saved form must be written again although the data did
+    #: not change: it was verified with a fallback key, came in an older
+    #: format, or its idle timer needs refreshing.
+    reissue = False
+    #: Whether a session cookie came with the request, valid or not.
+    had_cookie = False
+    #: Set by :meth:`regenerate`.
+    regenerated = False
+    #: Set when saving failed (the session was too large), so that Flask's
+    #: error response does not try again and leaves the client's previous
+    #: cookie alone.
+    unsaveable = False
+    #: What the interface resolved for the app when it opened the session.
+    runtime: t.Any = None
+    _accessed = False
+
+    def __init__(self, loader: t.Callable[[ScopesSession], None] | None = None) -> None:
+        # dict.__init__ is skipped on purpose: a new dict is already empty.
+        self._loader = loader
+
+    # -- loading -------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the session has been read from its cookie or store."""
+        return self._loader is None
+
+    def _load(self) -> None:
+        loader = self._loader
+        if loader is not None:
+            self._loader = None
+            loader(self)
+
+    def _fill(self, data: t.Mapping[str, t.Any]) -> None:
+        """Set the loaded data without counting it as a write."""
+        dict.update(self, data)
+
+    @property
+    def accessed(self) -> bool:
+        """Whether the request used the session. Flask sets this whenever
+        the session is reached through the request context, which also
+        makes the session load."""
+        return self._accessed
+
+    @accessed.setter
+    def accessed(self, value: bool) -> None:
+        self._accessed = value
+        if value and self._loader is not None:
+            self._load()
+
+    # -- reading ---------------------------------------------------------------
+
+    def __getitem__(self, key: str) -> t.Any:
+        self._load()
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: t.Any = None) -> t.Any:
+        self._load()
+        return dict.get(self, key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self._load()
+        return dict.__contains__(self, key)
+
+    def __len__(self) -> int:
+        self._load()
+        return dict.__len__(self)
+
+    def __iter__(self) -> t.Iterator[str]:
+        self._load()
+        return dict.__iter__(self)
+
+    def __reversed__(self) -> t.Iterator[str]:
+        self._load()
+        return dict.__reversed__(self)
+
+    def keys(self) -> t.KeysView[str]:  # type: ignore[override]
+        self._load()
+        return dict.keys(self)
+
+    def values(self) -> t.ValuesView[t.Any]:  # type: ignore[override]
+        self._load()
+        return dict.values(self)
+
+    def items(self) -> t.ItemsView[str, t.Any]:  # type: ignore[override]
+        self._load()
+        return dict.items(self)
+
+    def copy(self) -> dict[str, t.Any]:
+        self._load()
+        return dict(dict.items(self))
+
+    def __eq__(self, other: object) -> bool:
+        self._load()
+        if isinstance(other, ScopesSession):
+            other._load()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __or__(self, other: t.Any) -> dict[str, t.Any]:  # type: ignore[override]
+        return self.copy() | other  # type: ignore[no-any-return]
+
+    def __ror__(self, other: t.Any) -> dict[str, t.Any]:  # type: ignore[override]
+        return other | self.copy()  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        if self._loader is not None:
+            return f"<{type(self).__name__} (not loaded)>"
+        return f"<{type(self).__name__} {dict.__repr__(self)}>"
+
+    # -- writing ---------------------------------------------------------------
+
+    def __setitem__(self, key: str, value: t.Any) -> None:
+        self._load()
+        dict.__setitem__(self, key, value)
+        self.modified = True
+
+    def __delitem__(self, key: str) -> None:
+        self._load()
+        dict.__delitem__(self, key)
+        self.modified = True
+
+    def pop(self, key: str, default: t.Any = _MISSING) -> t.Any:
+        self._load()
+        if dict.__contains__(self, key):
+            self.modified = True
+            return dict.pop(self, key)
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
+
+    def popitem(self) -> tuple[str, t.Any]:
+        self._load()
+        item = dict.popitem(self)
+        self.modified = True
+        return item
+
+    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
+        self._load()
+        if not dict.__contains__(self, key):
+            self.modified = True
+        return dict.setdefault(self, key, default)
+
+    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self._load()
+        dict.update(self, *args, **kwargs)
+        self.modified = True
+
+    def __ior__(self, other: t.Any) -> ScopesSession:  # type: ignore[override]
+        self.update(other)
+        return self
+
+    def clear(self) -> None:
+        """Discard the whole session. The response deletes its cookie (and
+        its store entry), and whatever is written after this begins a new
+        session."""
+        self._load()
+        dict.clear(self)
+        self.modified = True
+        self.created = None
+
+    @property
+    def permanent(self) -> bool:
+        """Whether the cookie outlives the browser session, for
+        ``PERMANENT_SESSION_LIFETIME``. Reflects the ``_permanent`` key.
+        Setting it to the value it already has is not a write."""
+        return bool(self.get("_permanent", False))
+
+    @permanent.setter
+    def permanent(self, value: bool) -> None:
+        if self.get("_permanent", False) != bool(value):
+            self["_permanent"] = bool(value)
+
+    def regenerate(self) -> None:
+        """Give the session a new identity, keeping its data. Call it when a
+        user signs in, against session fixation.
+
+        In cookie mode the session starts afresh: its absolute timeout counts
+        from now. With a server-side store it also gets a new id, and the old
+        one is deleted.
+        """
+        self._load()
+        self.regenerated = True
+        self.modified = True
+        self.created = None
+
+
+class NullScopesSession(ScopesSession):
+    """The session of an app with no ``SECRET_KEY``: it reads as empty, and
+    every write raises the :exc:`RuntimeError` Flask's null session raises.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+        raise RuntimeError(NO_SECRET_KEY)
+
+    __setitem__ = __delitem__ = clear = pop = popitem = _fail
+    update = setdefault = regenerate = _fail

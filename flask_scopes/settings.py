@@ -1,0 +1,268 @@
+"""Every configuration key flask-scopes reads, its default and its validation.
+
+This is the only module that reads ``app.config``. The keys are resolved
+into a :class:`Settings` once, and again whenever one of them changes, so a
+request pays for a snapshot comparison, not for validation.
+"""
+
+from __future__ import annotations
+
+import operator
+import typing as t
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .errors import ConfigurationError
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from flask import Config
+
+#: The ``SCOPES_*`` keys and their defaults. :meth:`Scopes.init_app` sets
+#: each one with ``app.config.setdefault``.
+DEFAULTS: dict[str, t.Any] = {
+    "SCOPES_MAX_COOKIE_SIZE": 4093,
+    "SCOPES_SESSION_IDLE_TIMEOUT": None,
+    "SCOPES_SESSION_ABSOLUTE_TIMEOUT": None,
+    "SCOPES_SESSION_ACCEPT_FLASK_COOKIES": True,
+    "SCOPES_FLASH_COOKIE_NAME": "flash",
+    "SCOPES_FLASH_SIGNED": False,
+    "SCOPES_FLASH_MAX_AGE": 300,
+    "SCOPES_FLASH_STRICT": False,
+    "SCOPES_SESSION_STORE": None,
+    "SCOPES_SESSION_STORE_TTL": 86400,
+    "SCOPES_SESSION_STORE_MAX_SIZE": 1024 * 1024,
+    "SCOPES_SESSION_ENCRYPT": False,
+}
+
+#: Flask's own keys that flask-scopes honours.
+FLASK_KEYS = (
+    "SECRET_KEY",
+    "SECRET_KEY_FALLBACKS",
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_DOMAIN",
+    "SESSION_COOKIE_PATH",
+    "APPLICATION_ROOT",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_SAMESITE",
+    "SESSION_COOKIE_PARTITIONED",
+    "SESSION_REFRESH_EACH_REQUEST",
+    "PERMANENT_SESSION_LIFETIME",
+)
+
+#: Every key whose change makes the settings be resolved again.
+WATCHED_KEYS = FLASK_KEYS + tuple(DEFAULTS)
+
+_SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
+
+
+_watched = operator.itemgetter(*WATCHED_KEYS)
+
+
+def snapshot(config: Config) -> tuple[t.Any, ...]:
+    """The values of every watched key, cheap to compare on each request."""
+    try:
+        return _watched(config)  # type: ignore[no-any-return]
+    except KeyError:
+        return tuple(map(config.get, WATCHED_KEYS))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved, validated configuration of one app."""
+
+    secret_key: bytes | None
+    fallback_keys: tuple[bytes, ...]
+    cookie_name: str
+    cookie_domain: str | None
+    cookie_path: str
+    cookie_httponly: bool
+    cookie_secure: bool
+    cookie_samesite: str | None
+    cookie_partitioned: bool
+    refresh_each_request: bool
+    permanent_lifetime: int
+    max_cookie_size: int
+    idle_timeout: int | None
+    absolute_timeout: int | None
+    accept_flask_cookies: bool
+    flash_cookie_name: str
+    flash_signed: bool
+    flash_max_age: int
+    flash_strict: bool
+    store: t.Any
+    store_ttl: int
+    store_max_size: int
+    encrypt: bool
+
+    @classmethod
+    def from_config(cls, config: Config) -> Settings:
+        """Validate the configuration and resolve it.
+
+        :param config: The app's configuration.
+        :raises ConfigurationError: A value that can't work.
+        """
+        get = config.get
+
+        def key(name: str) -> t.Any:
+            return get(name, DEFAULTS.get(name))
+
+        path = get("SESSION_COOKIE_PATH") or get("APPLICATION_ROOT") or "/"
+        settings = cls(
+            secret_key=_secret(get("SECRET_KEY"), "SECRET_KEY"),
+            fallback_keys=_fallbacks(get("SECRET_KEY_FALLBACKS")),
+            cookie_name=_cookie_name(get("SESSION_COOKIE_NAME"), "SESSION_COOKIE_NAME"),
+            cookie_domain=get("SESSION_COOKIE_DOMAIN") or None,
+            cookie_path=str(path),
+            cookie_httponly=bool(get("SESSION_COOKIE_HTTPONLY", True)),
+            cookie_secure=bool(get("SESSION_COOKIE_SECURE", False)),
+            cookie_samesite=_samesite(get("SESSION_COOKIE_SAMESITE")),
+            cookie_partitioned=bool(get("SESSION_COOKIE_PARTITIONED", False)),
+            refresh_each_request=bool(get("SESSION_REFRESH_EACH_REQUEST", True)),
+            permanent_lifetime=_seconds(
+                get("PERMANENT_SESSION_LIFETIME", timedelta(days=31)),
+                "PERMANENT_SESSION_LIFETIME",
+            ),
+            max_cookie_size=_positive_int(
+                key("SCOPES_MAX_COOKIE_SIZE"), "SCOPES_MAX_COOKIE_SIZE"
+            ),
+            idle_timeout=_optional_seconds(
+                key("SCOPES_SESSION_IDLE_TIMEOUT"), "SCOPES_SESSION_IDLE_TIMEOUT"
+            ),
+            absolute_timeout=_optional_seconds(
+                key("SCOPES_SESSION_ABSOLUTE_TIMEOUT"),
+                "SCOPES_SESSION_ABSOLUTE_TIMEOUT",
+            ),
+            accept_flask_cookies=bool(key("SCOPES_SESSION_ACCEPT_FLASK_COOKIES")),
+            flash_cookie_name=_cookie_name(
+                key("SCOPES_FLASH_COOKIE_NAME"), "SCOPES_FLASH_COOKIE_NAME"
+            ),
+            flash_signed=bool(key("SCOPES_FLASH_SIGNED")),
+            flash_max_age=_seconds(key("SCOPES_FLASH_MAX_AGE"), "SCOPES_FLASH_MAX_AGE"),
+            flash_strict=bool(key("SCOPES_FLASH_STRICT")),
+            store=key("SCOPES_SESSION_STORE"),
+            store_ttl=_seconds(
+                key("SCOPES_SESSION_STORE_TTL"), "SCOPES_SESSION_STORE_TTL"
+            ),
+            store_max_size=_positive_int(
+                key("SCOPES_SESSION_STORE_MAX_SIZE"), "SCOPES_SESSION_STORE_MAX_SIZE"
+            ),
+            encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
+        )
+        settings._check_prefixes()
+        if settings.flash_cookie_name == settings.cookie_name:
+            raise ConfigurationError(
+                "SCOPES_FLASH_COOKIE_NAME",
+                f"{settings.cookie_name!r} is also the session cookie's name;"
+                " the two scopes need cookies of their own.",
+            )
+        return settings
+
+    def _check_prefixes(self) -> None:
+        for key, name in (
+            ("SESSION_COOKIE_NAME", self.cookie_name),
+            ("SCOPES_FLASH_COOKIE_NAME", self.flash_cookie_name),
+        ):
+            if name.startswith("__Host-"):
+                if self.cookie_domain:
+                    raise ConfigurationError(
+                        key,
+                        f"a cookie named {name!r} must not have a Domain, but"
+                        f" SESSION_COOKIE_DOMAIN is {self.cookie_domain!r}.",
+                    )
+                if self.cookie_path != "/":
+                    raise ConfigurationError(
+                        key,
+                        f"a cookie named {name!r} must have Path=/, but the"
+                        f" path is {self.cookie_path!r} (SESSION_COOKIE_PATH"
+                        " or APPLICATION_ROOT).",
+                    )
+            if name.startswith(("__Host-", "__Secure-")) and not self.cookie_secure:
+                raise ConfigurationError(
+                    key,
+                    f"a cookie named {name!r} must be Secure: set"
+                    " SESSION_COOKIE_SECURE = True.",
+                )
+
+
+def _secret(value: t.Any, key: str) -> bytes | None:
+    if value is None or value == "" or value == b"":
+        return None
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes):
+        return value
+    raise ConfigurationError(
+        key, f"a secret key must be str or bytes, not {type(value).__name__}."
+    )
+
+
+def _fallbacks(value: t.Any) -> tuple[bytes, ...]:
+    if not value:
+        return ()
+    if isinstance(value, (str, bytes)):
+        raise ConfigurationError(
+            "SECRET_KEY_FALLBACKS",
+            "must be a list of keys, not a single key: write"
+            " SECRET_KEY_FALLBACKS = [old_key], or every character would"
+            " count as a key.",
+        )
+    keys = []
+    for item in value:
+        key = _secret(item, "SECRET_KEY_FALLBACKS")
+        if key is None:
+            raise ConfigurationError("SECRET_KEY_FALLBACKS", "holds an empty key.")
+        keys.append(key)
+    return tuple(keys)
+
+
+def _cookie_name(value: t.Any, key: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(key, f"must be a non-empty str, not {value!r}.")
+    bad = set(value) & set(' \t\r\n;,="\\()<>@:/[]?{}')
+    if bad or not value.isascii() or not value.isprintable():
+        raise ConfigurationError(
+            key, f"{value!r} is not a valid cookie name (characters {sorted(bad)})."
+        )
+    return value
+
+
+def _samesite(value: t.Any) -> str | None:
+    # Flask's default, None, means Lax here: cookies are SameSite=Lax out of
+    # the box. False sends no SameSite attribute at all.
+    if value is None:
+        return "Lax"
+    if value is False:
+        return None
+    if isinstance(value, str) and value.lower() in _SAMESITE:
+        return _SAMESITE[value.lower()]
+    raise ConfigurationError(
+        "SESSION_COOKIE_SAMESITE",
+        f"must be 'Strict', 'Lax', 'None' or False, not {value!r}.",
+    )
+
+
+def _seconds(value: t.Any, key: str) -> int:
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise ConfigurationError(
+            key, f"must be a number of seconds or a timedelta, not {value!r}."
+        )
+    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
+        raise ConfigurationError(key, f"must be positive and finite, not {value!r}.")
+    return max(1, int(seconds))
+
+
+def _optional_seconds(value: t.Any, key: str) -> int | None:
+    if value is None or value is False:
+        return None
+    return _seconds(value, key)
+
+
+def _positive_int(value: t.Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigurationError(key, f"must be a positive int, not {value!r}.")
+    return value

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from flask import Flask
+
+from flask_scopes import Scopes
+
+SECRET = "test-secret-key"
+
+
+class FakeClock:
+    """A clock the tests move by hand: time never passes by itself."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_app(clock: FakeClock) -> t.Callable[..., Flask]:
+    """Build an app with the extension installed. Keyword arguments become
+    configuration keys; ``scopes`` passes a ready extension."""
+
+    def factory(scopes: Scopes | None = None, **config: t.Any) -> Flask:
+        app = Flask(__name__)
+        app.config.update(SECRET_KEY=SECRET, TESTING=True)
+        app.config.update(config)
+        (scopes or Scopes(clock=clock)).init_app(app)
+        return app
+
+    return factory
+
+
+@pytest.fixture
+def app(make_app: t.Callable[..., Flask]) -> Flask:
+    return make_app()
