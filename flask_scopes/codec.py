@@ -153,8 +153,12 @@ def _tag(value: t.Any, path: str) -> t.Any:
             if type(key) is not str:
                 raise SessionValueError(f"{path} key {key!r}", key)
             out[key] = _tag(item, f"{path}[{key!r}]")
-        if len(out) == 1 and next(iter(out)).startswith(" "):
-            return {" di": out}
+        if len(out) == 1:
+            key = next(iter(out))
+            if key.startswith(" "):
+                # A dict that would read as a tag: its key is escaped, so
+                # that the inner value is not taken for a tag when read.
+                return {" di": {f"{key}__": out[key]}}
         return out
     if kind is list:
         return [_tag(item, f"{path}[{i}]") for i, item in enumerate(value)]
@@ -185,8 +189,9 @@ def _untag(value: dict[str, t.Any]) -> t.Any:
         return UUID(hex=item)
     if key == " dt":
         return datetime.fromisoformat(item)
-    if key == " di":
-        return item
+    if key == " di" and type(item) is dict and len(item) == 1:
+        escaped, inner = next(iter(item.items()))
+        return {escaped[:-2]: inner}
     return value
 
 

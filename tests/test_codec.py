@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import typing as t
+import zlib
+from enum import Enum
+
+import pytest
+from flask_scopes import SessionValueError
+from flask_scopes.codec import b64decode
+from flask_scopes.codec import b64encode
+from flask_scopes.codec import BadCookie
+from flask_scopes.codec import decompress
+from flask_scopes.codec import dumps
+from flask_scopes.codec import FLASH_SALT
+from flask_scopes.codec import KeyRing
+from flask_scopes.codec import largest_keys
+from flask_scopes.codec import loads
+from flask_scopes.codec import PayloadTooLarge
+from flask_scopes.codec import SESSION_ID_SALT
+from flask_scopes.codec import SESSION_SALT
+from flask_scopes.codec import SessionCodec
+
+
+@pytest.fixture
+def codec() -> SessionCodec:
+    return SessionCodec(KeyRing(b"key", (), SESSION_SALT), 4093, 64 * 1024)
+
+
+def test_plain_data_uses_the_fast_path() -> None:
+    raw, tagged = dumps(1, 2, {"a": [1, "b", None, True, 1.5, {"c": "d"}]})
+    assert not tagged
+    assert raw == b'[1,2,{"a":[1,"b",null,true,1.5,{"c":"d"}]}]'
+    assert loads(raw, tagged) == (1, 2, {"a": [1, "b", None, True, 1.5, {"c": "d"}]})
+
+
+def test_non_ascii_is_kept_as_utf8() -> None:
+    raw, _ = dumps(0, 0, {"s": "\u00e9\u2603"})
+    assert "\u00e9\u2603".encode() in raw
+
+
+def test_tagged_data_round_trips() -> None:
+    data = {"t": (1, (2, 3)), "b": b"\x00", "k": {" t": 1}, "l": [(1,)]}
+    raw, tagged = dumps(0, 0, data)
+    assert tagged
+    assert loads(raw, tagged)[2] == data
+
+
+class Text(str):
+    pass
+
+
+class Number(int):
+    pass
+
+
+class Level(int, Enum):
+    HIGH = 1
+
+
+@pytest.mark.parametrize("value", [Text("a"), Number(1), Level.HIGH])
+def test_subclasses_of_plain_types_are_refused(value: t.Any) -> None:
+    # They would come back as the plain type, not as what was stored.
+    with pytest.raises(SessionValueError, match=r"session\['x'\]"):
+        dumps(0, 0, {"x": value})
+
+
+def test_signing_uses_a_key_derived_per_salt() -> None:
+    message = "1.abc"
+    signed = KeyRing(b"key", (), SESSION_SALT).sign(message)
+    derived = hmac.new(b"key", SESSION_SALT, hashlib.sha256).digest()
+    expected = b64encode(hmac.digest(derived, message.encode(), "sha256"))
+    assert signed == f"{message}.{expected}"
+    for salt in (FLASH_SALT, SESSION_ID_SALT):
+        with pytest.raises(BadCookie):
+            KeyRing(b"key", (), salt).unsign(signed)
+
+
+def test_fallbacks_verify_and_report_their_index() -> None:
+    old = KeyRing(b"older", (), SESSION_SALT).sign("m")
+    ring = KeyRing(b"current", (b"old", b"older"), SESSION_SALT)
+    assert ring.unsign(old) == (b"m", 2)
+    assert ring.unsign(ring.sign("m")) == (b"m", 0)
+
+
+def test_encode_decode(codec: SessionCodec) -> None:
+    value = codec.encode(10, 20, {"x": (1,)})
+    assert value.startswith("1t.")
+    assert codec.decode(value) == (10, 20, {"x": (1,)}, 0)
+
+
+def test_encode_compresses_large_bodies(codec: SessionCodec) -> None:
+    value = codec.encode(0, 0, {"x": "ab" * 1000})
+    assert value.startswith("1z.")
+    assert codec.decode(value)[2] == {"x": "ab" * 1000}
+
+
+def test_encode_refuses_what_it_could_not_decode(codec: SessionCodec) -> None:
+    with pytest.raises(PayloadTooLarge) as info:
+        codec.encode(0, 0, {"x": "a" * 70_000})
+    assert info.value.size > 64 * 1024
+
+
+def test_decode_refuses_long_values_before_verifying(codec: SessionCodec) -> None:
+    with pytest.raises(BadCookie, match="over 4093"):
+        codec.decode("1." + "a" * 5000)
+
+
+@pytest.mark.parametrize("value", ["1.x", "x", "", "1.\u00e9.x"])
+def test_decode_refuses_junk(codec: SessionCodec, value: str) -> None:
+    with pytest.raises(BadCookie):
+        codec.decode(value)
+
+
+def test_decompress_is_bounded() -> None:
+    bomb = zlib.compress(b"a" * 1_000_000)
+    with pytest.raises(BadCookie, match="inflates past"):
+        decompress(bomb, 1000)
+    assert decompress(zlib.compress(b"a" * 1000), 1000) == b"a" * 1000
+    with pytest.raises(BadCookie):
+        decompress(zlib.compress(b"abc")[:-3], 1000)
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00", b"\xff" * 7, bytes(range(256))])
+def test_b64_round_trip(data: bytes) -> None:
+    text = b64encode(data)
+    assert "=" not in text and "+" not in text and "/" not in text
+    assert b64decode(text) == data
+
+
+def test_largest_keys() -> None:
+    data: dict[str, t.Any] = {"small": 1, "big": "x" * 100, "mid": "y" * 10}
+    assert [key for key, _ in largest_keys(data)] == ["big", "mid", "small"]
+    assert largest_keys(data, 1)[0][1] > 100
