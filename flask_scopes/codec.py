@@ -74,6 +74,7 @@ _HEADERS = {
     "1z": (False, True),
     "1tz": (True, True),
 }
+_HEADER_BYTES = {key.encode("ascii"): value for key, value in _HEADERS.items()}
 
 
 class BadCookie(Exception):
@@ -355,7 +356,7 @@ class SessionCodec:
         message, index = self.keys.unsign(value)
         header, _, body = message.partition(b".")
         try:
-            tagged, compressed = _HEADERS[header.decode("ascii")]
+            tagged, compressed = _HEADER_BYTES[header]
         except KeyError:
             raise BadCookie(f"unknown format {header[:8]!r}") from None
         try:

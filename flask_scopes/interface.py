@@ -152,7 +152,7 @@ class ScopesSessionInterface(SessionInterface):
         self, runtime: Runtime, values: list[str]
     ) -> tuple[int, int, dict[str, t.Any], bool]:
         settings = runtime.settings
-        if len(set(values)) > 1:
+        if len(values) > 1 and len(set(values)) > 1:
             # Another cookie of the same name, set for a parent domain or
             # another path, may be an attacker's: trust neither.
             raise BadCookie(f"{len(values)} different cookies of that name")
@@ -220,7 +220,7 @@ class ScopesSessionInterface(SessionInterface):
         """Write, refresh or delete the session cookie as the request left
         the session."""
         policy = runtime.session_cookie
-        if not session:
+        if not dict.__len__(session):
             if session.had_cookie and (session.modified or session.new):
                 policy.delete(response)
                 vary_cookie(response)
