@@ -22,10 +22,9 @@ from flask import render_template
 from flask import request
 from flask import session
 from flask import url_for
-from werkzeug.wrappers import Response
-
-from flask_scopes import Scopes
 from flask_scopes import flash
+from flask_scopes import Scopes
+from werkzeug.wrappers import Response
 
 scopes = Scopes()
 
@@ -104,7 +103,9 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
             data=json.dumps(dict(session), indent=2, default=repr, sort_keys=True),
             cookie=request.cookies.get(cookie_name, ""),
             cookie_name=cookie_name,
-            flash_cookie=request.cookies.get(app.config["SCOPES_FLASH_COOKIE_NAME"], ""),
+            flash_cookie=request.cookies.get(
+                app.config["SCOPES_FLASH_COOKIE_NAME"], ""
+            ),
             store=app.config["SCOPES_SESSION_STORE"],
         )
 
