@@ -70,6 +70,9 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         return self._loader is None
 
     def _load(self) -> None:
+        # Flask 3.1.3 and later mark access in the request context; earlier
+        # versions rely on the session marking it on every use.
+        self._accessed = True
         loader = self._loader
         if loader is not None:
             self._loader = None
