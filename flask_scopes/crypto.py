@@ -163,6 +163,12 @@ class EncryptedSessionCodec:
         self.max_inflated = max_inflated
 
     def encode(self, created: int, touched: int, data: dict[str, t.Any]) -> str:
+        """The cookie value of a session, sealed under the current key.
+
+        :raises PayloadTooLarge: The serialised session is over
+            :attr:`max_inflated`.
+        :raises SessionValueError: A value that can't be stored unchanged.
+        """
         raw, tagged = dumps(created, touched, data)
         if len(raw) > self.max_inflated:
             raise PayloadTooLarge(len(raw))

@@ -269,10 +269,8 @@ class ScopesSessionInterface(SessionInterface):
         try:
             value = runtime.codec.encode(created, now, session)
         except PayloadTooLarge as e:
-            session.unsaveable = True
-            raise SessionTooLarge(
-                e.size, self.max_inflated_size, largest_keys(session)
-            ) from None
+            self.cookie_too_large(session, e.size, self.max_inflated_size)
+            return
         expires = None
         if session.permanent:
             expires = now + settings.permanent_lifetime
@@ -280,12 +278,30 @@ class ScopesSessionInterface(SessionInterface):
                 expires = min(expires, created + settings.absolute_timeout)
         header = policy.header(value, expires, now)
         if not policy.fits(header):
-            session.unsaveable = True
-            raise SessionTooLarge(
-                policy.size(header), policy.max_size, largest_keys(session)
-            )
+            self.cookie_too_large(session, policy.size(header), policy.max_size)
+            return
         policy.set(response, header)
         vary_cookie(response)
         session.created = created
         session.touched = now
         session.modified = session.reissue = False
+
+    def cookie_too_large(self, session: ScopesSession, size: int, limit: int) -> None:
+        """The session cookie would be over a limit, so it is not written
+        and the client keeps its previous cookie.
+
+        A session the request changed raises :exc:`SessionTooLarge`. One
+        that was only to be re-issued or refreshed is still valid in the
+        client's cookie (this happens when a signed cookie that fitted
+        compressed is re-issued encrypted): that logs a warning, and the
+        request goes on.
+
+        :param size: The size the cookie would have had, in bytes.
+        :param limit: The limit it broke, in bytes.
+        :raises SessionTooLarge: The request changed the session.
+        """
+        session.unsaveable = True
+        error = SessionTooLarge(size, limit, largest_keys(session))
+        if session.modified:
+            raise error from None
+        logger.warning("The unchanged session cookie was not written again: %s", error)

@@ -620,6 +620,41 @@ def test_expired_signed_cookie_is_not_migrated(
     assert_empty(build(make_app, **config), signed)
 
 
+def test_signed_session_too_large_to_reissue_is_kept(
+    make_app: MakeApp, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Fits signed only because it is compressed; encrypted cookies are not.
+    text = "compressible " * 400
+    signed_client = build(make_app, SCOPES_SESSION_ENCRYPT=False).test_client()
+    signed_client.get("/set", query_string={"text": text})
+    signed = cookie(signed_client)
+    assert signed.startswith("1z.")
+
+    client = build(make_app).test_client()
+    client.set_cookie("session", signed)
+    with caplog.at_level(logging.WARNING, logger="flask_scopes"):
+        response = client.get("/get")
+    # Read-only: the request succeeds and the client keeps its cookie.
+    assert response.status_code == 200
+    assert response.text == repr([("text", text)])
+    assert set_cookie_headers(response) == []
+    assert cookie(client) == signed
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert "not written again" in record.getMessage()
+    assert "4093" in record.getMessage()
+    # A change can't be saved, and says so.
+    with pytest.raises(SessionTooLarge):
+        client.get("/set?user=alice")
+    assert cookie(client) == signed
+    # With compression allowed, the same cookie is re-issued encrypted.
+    scopes = CompressingScopes(clock=clock)
+    client = build(make_app, scopes=scopes).test_client()
+    client.set_cookie("session", signed)
+    assert client.get("/get").text == repr([("text", text)])
+    assert cookie(client).startswith("e1.")
+
+
 def test_flask_cookie_is_reissued_encrypted(make_app: MakeApp) -> None:
     client = build(make_app).test_client()
     client.set_cookie("session", flask_cookie(user="alice"))
