@@ -310,6 +310,29 @@ class KeyRing:
         raise BadCookie("bad signature")
 
 
+class CookieCodec(t.Protocol):
+    """What the session interface asks of a session cookie codec:
+    :class:`SessionCodec`, or the encrypting codec in
+    :mod:`flask_scopes.crypto`."""
+
+    def encode(self, created: int, touched: int, data: dict[str, t.Any]) -> str:
+        """The cookie value of a session.
+
+        :raises PayloadTooLarge: The serialised session is over the limit.
+        :raises SessionValueError: A value that can't be stored unchanged.
+        """
+
+    def is_own(self, value: str) -> bool:
+        """Whether ``value`` is in this codec's format, valid or not."""
+
+    def decode(self, value: str) -> tuple[int, int, dict[str, t.Any], int]:
+        """created, touched, data, and the index of the key that verified
+        the value.
+
+        :raises BadCookie: Why the value was refused.
+        """
+
+
 class SessionCodec:
     """Encodes and decodes the session cookie's value.
 

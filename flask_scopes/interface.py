@@ -13,6 +13,7 @@ from functools import partial
 from flask.sessions import SessionInterface
 
 from .codec import BadCookie
+from .codec import CookieCodec
 from .codec import FlaskCookieReader
 from .codec import KeyRing
 from .codec import largest_keys
@@ -21,6 +22,8 @@ from .codec import SESSION_SALT
 from .codec import SessionCodec
 from .cookies import CookiePolicy
 from .cookies import vary_cookie
+from .crypto import CipherRing
+from .crypto import EncryptedSessionCodec
 from .errors import SessionTooLarge
 from .session import NullScopesSession
 from .session import ScopesSession
@@ -45,15 +48,30 @@ class Runtime:
         self.settings = settings
         self.session_cookie = interface.session_cookie_policy(settings)
         self.flash_cookie = interface.flash_cookie_policy(settings)
-        self.codec: SessionCodec | None = None
+        #: Writes the session cookie, and reads cookies in its format.
+        self.codec: CookieCodec | None = None
+        #: Reads signed cookies so they are re-issued encrypted: set only
+        #: when encryption is on and signed cookies are still accepted.
+        self.signed_codec: SessionCodec | None = None
+        #: Reads Flask's own cookies so they are re-issued in our format.
         self.flask_reader: FlaskCookieReader | None = None
         if settings.secret_key is not None:
             keys = (settings.secret_key, *settings.fallback_keys)
             ring = KeyRing(keys[0], keys[1:], interface.salt, interface.digest_method)
-            self.codec = SessionCodec(
+            signed = SessionCodec(
                 ring, settings.max_cookie_size, interface.max_inflated_size
             )
-            if settings.accept_flask_cookies:
+            # With encryption on, signed cookies (ours and Flask's) are read
+            # only to be re-issued encrypted, unless the app asked for a hard
+            # switch.
+            reads_signed = not settings.encrypt or settings.encrypt_accept_signed
+            if settings.encrypt:
+                self.codec = interface.encrypted_codec(settings, keys)
+                if reads_signed:
+                    self.signed_codec = signed
+            else:
+                self.codec = signed
+            if settings.accept_flask_cookies and reads_signed:
                 self.flask_reader = FlaskCookieReader(
                     keys, settings.max_cookie_size, interface.max_inflated_size
                 )
@@ -95,6 +113,20 @@ class ScopesSessionInterface(SessionInterface):
     def flash_cookie_policy(self, settings: Settings) -> CookiePolicy:
         """The policy the flash cookie is written with."""
         return CookiePolicy.for_flash(settings)
+
+    def encrypted_codec(
+        self, settings: Settings, keys: t.Sequence[bytes]
+    ) -> EncryptedSessionCodec:
+        """The codec of the session cookie when :data:`SCOPES_SESSION_ENCRYPT`
+        is set.
+
+        :param keys: The current secret key, then the fallbacks.
+        """
+        return EncryptedSessionCodec(
+            CipherRing(keys[0], keys[1:]),
+            settings.max_cookie_size,
+            self.max_inflated_size,
+        )
 
     def runtime(self, app: Flask) -> Runtime:
         """The app's resolved settings, codecs and cookie policies, resolved
@@ -161,13 +193,16 @@ class ScopesSessionInterface(SessionInterface):
         if runtime.codec.is_own(value):
             created, touched, data, index = runtime.codec.decode(value)
             reissue = index > 0
+        elif runtime.signed_codec is not None and runtime.signed_codec.is_own(value):
+            created, touched, data, _ = runtime.signed_codec.decode(value)
+            reissue = True
         elif runtime.flask_reader is not None:
             touched, data = runtime.flask_reader.decode(
                 value, settings.permanent_lifetime
             )
             created, reissue = touched, True
         else:
-            raise BadCookie("not in flask-scopes' format")
+            raise BadCookie("not in the session cookie's format")
         now = int(self.clock())
         self.check_times(settings, created, touched, now, bool(data.get("_permanent")))
         idle = settings.idle_timeout
@@ -234,10 +269,8 @@ class ScopesSessionInterface(SessionInterface):
         try:
             value = runtime.codec.encode(created, now, session)
         except PayloadTooLarge as e:
-            session.unsaveable = True
-            raise SessionTooLarge(
-                e.size, self.max_inflated_size, largest_keys(session)
-            ) from None
+            self.cookie_too_large(session, e.size, self.max_inflated_size)
+            return
         expires = None
         if session.permanent:
             expires = now + settings.permanent_lifetime
@@ -245,12 +278,30 @@ class ScopesSessionInterface(SessionInterface):
                 expires = min(expires, created + settings.absolute_timeout)
         header = policy.header(value, expires, now)
         if not policy.fits(header):
-            session.unsaveable = True
-            raise SessionTooLarge(
-                policy.size(header), policy.max_size, largest_keys(session)
-            )
+            self.cookie_too_large(session, policy.size(header), policy.max_size)
+            return
         policy.set(response, header)
         vary_cookie(response)
         session.created = created
         session.touched = now
         session.modified = session.reissue = False
+
+    def cookie_too_large(self, session: ScopesSession, size: int, limit: int) -> None:
+        """The session cookie would be over a limit, so it is not written
+        and the client keeps its previous cookie.
+
+        A session the request changed raises :exc:`SessionTooLarge`. One
+        that was only to be re-issued or refreshed is still valid in the
+        client's cookie (this happens when a signed cookie that fitted
+        compressed is re-issued encrypted): that logs a warning, and the
+        request goes on.
+
+        :param size: The size the cookie would have had, in bytes.
+        :param limit: The limit it broke, in bytes.
+        :raises SessionTooLarge: The request changed the session.
+        """
+        session.unsaveable = True
+        error = SessionTooLarge(size, limit, largest_keys(session))
+        if session.modified:
+            raise error from None
+        logger.warning("The unchanged session cookie was not written again: %s", error)

@@ -12,6 +12,7 @@ import typing as t
 from dataclasses import dataclass
 from datetime import timedelta
 
+from .crypto import require_cryptography
 from .errors import ConfigurationError
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -32,6 +33,7 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_SESSION_STORE_TTL": 86400,
     "SCOPES_SESSION_STORE_MAX_SIZE": 1024 * 1024,
     "SCOPES_SESSION_ENCRYPT": False,
+    "SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED": True,
 }
 
 #: Flask's own keys that flask-scopes honours.
@@ -94,6 +96,7 @@ class Settings:
     store_ttl: int
     store_max_size: int
     encrypt: bool
+    encrypt_accept_signed: bool
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:
@@ -148,8 +151,11 @@ class Settings:
                 key("SCOPES_SESSION_STORE_MAX_SIZE"), "SCOPES_SESSION_STORE_MAX_SIZE"
             ),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
+            encrypt_accept_signed=bool(key("SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED")),
         )
         settings._check_prefixes()
+        if settings.encrypt:
+            require_cryptography()
         if settings.flash_cookie_name == settings.cookie_name:
             raise ConfigurationError(
                 "SCOPES_FLASH_COOKIE_NAME",
