@@ -30,6 +30,7 @@ from bench_session import run_once
 from bench_session import SECRET
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
+
 from flask_scopes import Scopes
 
 #: The shared payloads, and one large enough that the signed cookie is

@@ -23,14 +23,15 @@ import time
 import typing as t
 import uuid
 from datetime import datetime
-from datetime import UTC
+from datetime import timezone
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from flask.sessions import SessionInterface
 from flask.sessions import SessionMixin
-from flask_scopes import Scopes
 from werkzeug.test import EnvironBuilder
+
+from flask_scopes import Scopes
 
 SECRET = "benchmark-secret-key-0123456789abcdef"
 
@@ -45,7 +46,7 @@ PAYLOADS: dict[str, dict[str, t.Any]] = {
     },
     "typed values": {
         "_user_id": "42",
-        "seen": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "seen": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
         "token": uuid.UUID(int=7),
         "pair": (1, 2),
     },

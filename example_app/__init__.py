@@ -22,9 +22,10 @@ from flask import render_template
 from flask import request
 from flask import session
 from flask import url_for
+from werkzeug.wrappers import Response
+
 from flask_scopes import flash
 from flask_scopes import Scopes
-from werkzeug.wrappers import Response
 
 scopes = Scopes()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import typing as t
 
+from .cli import scopes_cli
 from .errors import ScopesError
 from .interface import ScopesSessionInterface
 from .settings import DEFAULTS
@@ -49,7 +50,8 @@ class Scopes:
 
     def init_app(self, app: Flask) -> None:
         """Set up ``app``: set the ``SCOPES_*`` defaults, check the
-        configuration, and install the session interface.
+        configuration, install the session interface, and add the
+        ``flask scopes`` commands to ``app.cli``.
 
         :param app: The app.
         :raises ConfigurationError: A setting that can't work, such as a
@@ -59,6 +61,7 @@ class Scopes:
             app.config.setdefault(key, value)
         Settings.from_config(app.config)
         app.session_interface = self.session_interface_class(clock=self.clock)
+        app.cli.add_command(scopes_cli)
         app.extensions["scopes"] = self
 
     def interface(self, app: Flask) -> ScopesSessionInterface:

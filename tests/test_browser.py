@@ -37,8 +37,9 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="module")
 def server() -> t.Iterator[str]:
-    from example_app import create_app
     from werkzeug.serving import make_server
+
+    from example_app import create_app
 
     app = create_app({"SECRET_KEY": "browser-test-secret"})
     httpd = make_server("127.0.0.1", 0, app, threaded=True)

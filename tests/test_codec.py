@@ -7,6 +7,7 @@ import zlib
 from enum import Enum
 
 import pytest
+
 from flask_scopes import SessionValueError
 from flask_scopes.codec import b64decode
 from flask_scopes.codec import b64encode

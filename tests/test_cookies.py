@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Response
+
 from flask_scopes.cookies import CookiePolicy
 from flask_scopes.cookies import vary_cookie
 

@@ -13,6 +13,8 @@ import pytest
 from flask import Flask
 from flask import request
 from flask import session
+from markupsafe import Markup
+
 from flask_scopes import ConfigurationError
 from flask_scopes import Scopes
 from flask_scopes import ScopesSessionInterface
@@ -28,7 +30,6 @@ from flask_scopes.crypto import EncryptedSessionCodec
 from flask_scopes.crypto import NONCE_SIZE
 from flask_scopes.crypto import TAG_SIZE
 from flask_scopes.settings import Settings
-from markupsafe import Markup
 
 if t.TYPE_CHECKING:
     from conftest import FakeClock
@@ -69,7 +70,7 @@ def add_views(app: Flask) -> None:
     def typed() -> str:
         session["pair"] = (1, "two")
         session["raw"] = b"\x00\xff"
-        session["when"] = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)  # noqa: UP017 - Python 3.10
+        session["when"] = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
         session["id"] = uuid.UUID(int=7)
         session["html"] = Markup("<b>hi</b>")
         return "typed"
@@ -155,7 +156,7 @@ def test_typed_values_round_trip(make_app: MakeApp) -> None:
     with client.session_transaction() as sess:
         assert sess["pair"] == (1, "two")
         assert sess["raw"] == b"\x00\xff"
-        assert sess["when"] == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)  # noqa: UP017 - Python 3.10
+        assert sess["when"] == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
         assert sess["id"] == uuid.UUID(int=7)
         assert type(sess["html"]) is Markup and sess["html"] == "<b>hi</b>"
 

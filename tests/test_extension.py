@@ -5,6 +5,7 @@ import typing as t
 import pytest
 from flask import Flask
 from flask import session
+
 from flask_scopes import ConfigurationError
 from flask_scopes import Scopes
 from flask_scopes import ScopesError

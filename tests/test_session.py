@@ -11,20 +11,21 @@ import secrets
 import typing as t
 import zlib
 from datetime import timedelta
-from datetime import UTC
+from datetime import timezone
 
 import pytest
 from flask import Flask
 from flask import session
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import TimestampSigner
+from itsdangerous import URLSafeTimedSerializer
+
 from flask_scopes import Scopes
 from flask_scopes import SessionTooLarge
 from flask_scopes import SessionValueError
 from flask_scopes.codec import b64encode
 from flask_scopes.codec import KeyRing
 from flask_scopes.codec import SESSION_SALT
-from itsdangerous import TimestampSigner
-from itsdangerous import URLSafeTimedSerializer
 
 from .conftest import FakeClock
 from .conftest import SECRET
@@ -168,7 +169,7 @@ def test_special_types_round_trip_exactly(app: Flask) -> None:
     from markupsafe import Markup
 
     values = {
-        "aware": datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=UTC),
+        "aware": datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc),
         "naive": datetime(2026, 5, 6, 7, 8, 9, 654321),
         "uuid": uuid.UUID("12345678-1234-5678-1234-567812345678"),
         "markup": Markup("<b>bold</b>"),

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
+
 from flask_scopes import ConfigurationError
 from flask_scopes import Scopes
 from flask_scopes.settings import DEFAULTS
