@@ -1,5 +1,5 @@
-"""The :class:`Scopes` extension: resolves the settings and installs the
-session interface on an app.
+"""The :class:`Scopes` extension: resolves the settings, installs the
+session interface on an app, and gives its templates ``flash``.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import time
 import typing as t
 
 from .errors import ScopesError
+from .flash import flash_context
 from .interface import ScopesSessionInterface
 from .settings import DEFAULTS
 from .settings import Settings
@@ -49,7 +50,8 @@ class Scopes:
 
     def init_app(self, app: Flask) -> None:
         """Set up ``app``: set the ``SCOPES_*`` defaults, check the
-        configuration, and install the session interface.
+        configuration, install the session interface, and add a template
+        context processor that gives every template ``flash``.
 
         :param app: The app.
         :raises ConfigurationError: A setting that can't work, such as a
@@ -59,6 +61,9 @@ class Scopes:
             app.config.setdefault(key, value)
         Settings.from_config(app.config)
         app.session_interface = self.session_interface_class(clock=self.clock)
+        processors = app.template_context_processors.setdefault(None, [])
+        if flash_context not in processors:
+            processors.append(flash_context)
         app.extensions["scopes"] = self
 
     def interface(self, app: Flask) -> ScopesSessionInterface:
