@@ -28,6 +28,7 @@ from dataclasses import field
 
 from markupsafe import Markup
 
+from .codec import _json_dumps
 from .codec import b64encode
 from .codec import BadCookie
 from .codec import FLASH_SALT
@@ -206,7 +207,7 @@ class FlashCodec:
             if batch.errors:
                 item.append(batch.errors)
             body.append(item)
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        text = _json_dumps(body)
         value = f"1.{b64encode(text.encode('utf-8'))}"
         if self.signed:
             self.require_keys()

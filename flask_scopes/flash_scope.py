@@ -55,7 +55,9 @@ class FlashScope:
     #: :meth:`keep_form`, even when listed: passwords, secrets, tokens
     #: (CSRF ones included), one-time codes and card data.
     sensitive_field = re.compile(
-        r"pass|pwd|secret|token|csrf|otp|cvv|cvc|card|iban|ssn|pin\b|api.?key",
+        r"pass|pwd|secret|token|csrf|xsrf|api.?key|private.?key|one.?time"
+        r"|card.?(num|no)|cc.?num|iban"
+        r"|(?<![a-z])(otp|pin|cvv|cvc|ssn)(?![a-z])",
         re.IGNORECASE,
     )
     #: The most characters of form values one :meth:`keep_form` carries,
@@ -65,12 +67,25 @@ class FlashScope:
     #: How far in the future a batch's timestamp may be, for clock skew
     #: between servers, in seconds.
     max_clock_skew = 60
-    #: Request headers (lower case) whose value containing ``prefetch`` or
-    #: ``preview`` marks a prefetch, which does not consume the flash.
-    prefetch_headers = ("sec-purpose", "purpose", "x-purpose", "x-moz")
+    #: Request headers, as WSGI environ keys, whose value containing
+    #: ``prefetch`` or ``preview`` marks a prefetch, which does not consume
+    #: the flash: ``Sec-Purpose``, ``Purpose``, ``X-Purpose``, ``X-Moz``.
+    prefetch_headers = (
+        "HTTP_SEC_PURPOSE",
+        "HTTP_PURPOSE",
+        "HTTP_X_PURPOSE",
+        "HTTP_X_MOZ",
+    )
 
     def __init__(self, request: Request, runtime: Runtime) -> None:
-        self.request = request
+        # The scope lives in the request's environ, so it keeps what it needs
+        # of the request rather than the request, which would make a cycle.
+        #: The request's cookies.
+        self.cookies = request.cookies
+        #: The request's method.
+        self.method = request.method
+        #: Whether the request is a prefetch, by :attr:`prefetch_headers`.
+        self.prefetch = self.is_prefetch(request.environ)
         self.runtime = runtime
         self.codec = runtime.flash_codec
         #: Whether the flash cookie came with the request, valid or not.
@@ -109,7 +124,7 @@ class FlashScope:
 
     def _parse(self) -> list[Batch]:
         settings = self.runtime.settings
-        values = self.request.cookies.getlist(settings.flash_cookie_name)
+        values = self.cookies.getlist(settings.flash_cookie_name)
         if not values:
             return []
         self.had_cookie = True
@@ -351,6 +366,14 @@ class FlashScope:
 
     # -- saving --------------------------------------------------------------
 
+    def is_prefetch(self, environ: t.Mapping[str, t.Any]) -> bool:
+        """Whether a request is a prefetch, which shows no page."""
+        for key in self.prefetch_headers:
+            value = environ.get(key)
+            if value and ("prefetch" in value.lower() or "preview" in value.lower()):
+                return True
+        return False
+
     def consumes(self, response: Response) -> bool:
         """Whether reading the flash in this request uses it up. Not for a
         ``HEAD`` request or a prefetch, which show no page, nor for a server
@@ -359,16 +382,9 @@ class FlashScope:
         """
         if self.runtime.settings.flash_strict:
             return True
-        if not self.read or self.request.method == "HEAD":
+        if not self.read or self.method == "HEAD" or self.prefetch:
             return False
-        if response.status_code >= 500:
-            return False
-        headers = self.request.headers
-        for name in self.prefetch_headers:
-            value = headers.get(name, "").lower()
-            if "prefetch" in value or "preview" in value:
-                return False
-        return True
+        return response.status_code < 500
 
     def save(self, response: Response) -> None:
         """Write, delete or leave alone the flash cookie for ``response``.
@@ -390,7 +406,7 @@ class FlashScope:
             carried = []
             if self._incoming is None:
                 self.had_cookie = (
-                    self.runtime.settings.flash_cookie_name in self.request.cookies
+                    self.runtime.settings.flash_cookie_name in self.cookies
                 )
         if self.outgoing:
             self.outgoing.created = now

@@ -6,12 +6,15 @@ import pytest
 from flask import Flask
 from flask import message_flashed
 from flask import render_template_string
+from flask import request
 from flask_scopes import ConfigurationError
 from flask_scopes import flash
 from flask_scopes import FlashValueError
 from flask_scopes import Scopes
 from flask_scopes import ScopesError
 from flask_scopes.flash import Category
+from flask_scopes.flash import flash_context
+from flask_scopes.flash_scope import ENVIRON_KEY
 from markupsafe import Markup
 
 from .flash_support import add_views
@@ -347,8 +350,6 @@ def test_every_template_gets_flash(make_app: AppFactory) -> None:
     scopes = Scopes()
     app = make_app(scopes)
     scopes.init_app(app)  # twice: one context processor, not two
-    from flask_scopes.flash import flash_context
-
     assert app.template_context_processors[None].count(flash_context) == 1
     with app.test_request_context():
         flash.now.info("hello")
@@ -600,9 +601,10 @@ def test_carried_messages_keep_their_own_age(client: t.Any, clock: t.Any) -> Non
     assert messages(client.get("/")) == [("info", "second")]
 
 
-def test_unread_flashes_do_not_pile_up(client: t.Any) -> None:
+@pytest.mark.parametrize("size", [200, 1000])
+def test_unread_flashes_do_not_pile_up(client: t.Any, size: int) -> None:
     for i in range(40):
-        sent = client.post("/flash", data={"info": f"{i:02d} " + "x" * 200})
+        sent = client.post("/flash", data={"info": f"{i:02d} " + "x" * size})
         assert sent.status_code == 302
         assert len(set_cookie_headers(sent)[0]) <= 4093
     shown = [m for _, m in messages(client.get("/"))]
@@ -610,6 +612,43 @@ def test_unread_flashes_do_not_pile_up(client: t.Any) -> None:
     # The newest are kept; the oldest gave way.
     assert shown[-1].startswith("39 ")
     assert [int(m[:2]) for m in shown] == list(range(40 - len(shown), 40))
+
+
+def test_read_and_flash_in_one_request(client: t.Any, flash_app: Flask) -> None:
+    @flash_app.post("/read-then-flash")
+    def read_then_flash() -> str:
+        shown = [m for _, m in flash]
+        flash.info("flashed after reading")
+        return repr(shown)
+
+    client.post("/flash", data={"info": "old"})
+    assert client.post("/read-then-flash").text == "['old']"
+    assert messages(client.get("/")) == [("info", "flashed after reading")]
+    assert messages(client.get("/")) == []
+
+
+def test_unused_flash_costs_nothing(client: t.Any, flash_app: Flask) -> None:
+    created: list[bool] = []
+
+    @flash_app.after_request
+    def record(response: t.Any) -> t.Any:
+        created.append(ENVIRON_KEY in request.environ)
+        return response
+
+    client.post("/save", data={"setting": "on"})
+    client.get("/plain")
+    client.get("/")
+    assert created == [True, False, True]
+
+
+def test_keep_with_nothing_came_in(client: t.Any, flash_app: Flask) -> None:
+    @flash_app.get("/keep")
+    def keep() -> str:
+        flash.keep()
+        flash.discard("error")
+        return "ok"
+
+    assert set_cookie_headers(client.get("/keep")) == []
 
 
 def test_strict_consumes_on_the_next_request(make_app: AppFactory) -> None:
@@ -621,7 +660,7 @@ def test_strict_consumes_on_the_next_request(make_app: AppFactory) -> None:
     assert messages(client.get("/")) == []
 
 
-def test_strict_still_shows_on_the_next_page(make_app: AppFactory) -> None:
+def test_strict_head_consumes(make_app: AppFactory) -> None:
     client = add_views(make_app(SCOPES_FLASH_STRICT=True)).test_client()
     client.post("/save", data={"setting": "on"})
     assert messages(client.head("/")) == []
@@ -802,3 +841,24 @@ def test_changing_the_configuration_applies(flash_app: Flask) -> None:
     flash_app.config["SCOPES_FLASH_COOKIE_NAME"] = "renamed"
     sent = client.post("/save", data={"setting": "on"})
     assert set_value(sent, "renamed") is not None
+
+
+def test_the_scope_makes_no_reference_cycle(client: t.Any, flash_app: Flask) -> None:
+    import gc
+    import weakref
+
+    refs: list[weakref.ref[t.Any]] = []
+
+    @flash_app.get("/ref")
+    def ref() -> str:
+        refs.append(weakref.ref(request._get_current_object()))  # type: ignore[attr-defined]
+        refs.append(weakref.ref(flash.scope))
+        return str(len(flash))
+
+    client.post("/save", data={"setting": "on"})
+    gc.disable()
+    try:
+        assert client.get("/ref").text == "1"
+        assert [r() for r in refs] == [None, None]
+    finally:
+        gc.enable()

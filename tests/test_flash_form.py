@@ -89,6 +89,11 @@ def test_refill_after_redirect(app: Flask) -> None:
         "cvv",
         "iban",
         "pin",
+        "user_pin",
+        "otp_code",
+        "xsrf",
+        "private_key",
+        "cc_num",
     ],
 )
 def test_sensitive_fields_are_never_carried(app: Flask, name: str) -> None:
@@ -98,6 +103,14 @@ def test_sensitive_fields_are_never_carried(app: Flask, name: str) -> None:
         )
         assert carried == ["email"]
         assert flash.scope.outgoing.form == {"email": ["a@b"]}
+
+
+@pytest.mark.parametrize(
+    "name", ["email", "spinner", "topic", "pinned", "discard_reason", "shipping"]
+)
+def test_ordinary_fields_are_carried(app: Flask, name: str) -> None:
+    with app.test_request_context():
+        assert flash.keep_form({name: "v"}, only=[name]) == [name]
 
 
 def test_files_are_never_carried(app: Flask) -> None:
