@@ -23,9 +23,10 @@ import flask
 from flask import Flask
 from flask import get_flashed_messages
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.test import EnvironBuilder
+
 from flask_scopes import flash
 from flask_scopes import Scopes
-from werkzeug.test import EnvironBuilder
 
 SECRET = "benchmark-secret-key-0123456789abcdef"
 MESSAGE = "Settings saved!"

@@ -29,8 +29,9 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from flask.sessions import SessionInterface
 from flask.sessions import SessionMixin
-from flask_scopes import Scopes
 from werkzeug.test import EnvironBuilder
+
+from flask_scopes import Scopes
 
 SECRET = "benchmark-secret-key-0123456789abcdef"
 

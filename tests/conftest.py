@@ -4,6 +4,7 @@ import typing as t
 
 import pytest
 from flask import Flask
+
 from flask_scopes import Scopes
 
 SECRET = "test-secret-key"

@@ -12,8 +12,9 @@ from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask_scopes import flash
 from werkzeug.test import TestResponse
+
+from flask_scopes import flash
 
 
 def pairs(*items: tuple[str, str]) -> dict[str, list[str]]:

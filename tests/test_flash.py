@@ -7,6 +7,8 @@ from flask import Flask
 from flask import message_flashed
 from flask import render_template_string
 from flask import request
+from markupsafe import Markup
+
 from flask_scopes import ConfigurationError
 from flask_scopes import flash
 from flask_scopes import FlashValueError
@@ -15,7 +17,6 @@ from flask_scopes import ScopesError
 from flask_scopes.flash import Category
 from flask_scopes.flash import flash_context
 from flask_scopes.flash_scope import ENVIRON_KEY
-from markupsafe import Markup
 
 from .flash_support import add_views
 from .flash_support import attributes

@@ -13,9 +13,10 @@ from flask import message_flashed
 from flask import render_template
 from flask import render_template_string
 from flask import session
+from markupsafe import Markup
+
 from flask_scopes import flash
 from flask_scopes import FlashValueError
-from markupsafe import Markup
 
 from .conftest import SECRET
 from .flash_support import add_views

@@ -11,6 +11,10 @@ import typing as t
 
 import pytest
 from flask import Flask
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup
+
 from flask_scopes import flash
 from flask_scopes import FlashTooLarge
 from flask_scopes import ScopesError
@@ -18,9 +22,6 @@ from flask_scopes.codec import BadCookie
 from flask_scopes.codec import KeyRing
 from flask_scopes.flash_codec import Batch
 from flask_scopes.flash_codec import FlashCodec
-from hypothesis import given
-from hypothesis import strategies as st
-from markupsafe import Markup
 
 from .flash_support import add_views
 from .flash_support import deletes

@@ -10,10 +10,11 @@ from flask import Flask
 from flask import redirect
 from flask import render_template_string
 from flask import request
-from flask_scopes import flash
-from flask_scopes import FlashValueError
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
+
+from flask_scopes import flash
+from flask_scopes import FlashValueError
 
 from .flash_support import add_views
 from .flash_support import decode
