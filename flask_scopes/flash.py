@@ -115,7 +115,8 @@ class FieldErrors(MessageList):
 class Category(MessageList):
     """One category of the flash, as ``flash.error`` or ``flash["notice"]``
     give it: call it to flash a message, read it as the messages that came
-    in.
+    in (and those flashed for now). It belongs to the request it was made
+    in, and reads that request's messages whenever it is used.
 
     :param scope: The flash scope of the request it belongs to.
     :param name: The category.

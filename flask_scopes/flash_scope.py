@@ -100,6 +100,9 @@ class FlashScope:
         #: Set when saving failed, so that the error response leaves the
         #: client's flash cookie alone.
         self.unsaveable = False
+        #: Set once the response's cookie was decided: later writes would
+        #: be lost, so they raise.
+        self.saved = False
         self.now: list[tuple[str, str]] = []
         self.now_form: _Fields = {}
         self.now_errors: _Fields = {}
@@ -205,6 +208,15 @@ class FlashScope:
         category, message = pair
         return self.codec.check_category(category), self.codec.check_message(message)
 
+    def _writable(self) -> None:
+        if self.saved:
+            raise RuntimeError(
+                "The flash was written after the response's flash cookie was"
+                " saved (in a teardown function, or after the response was"
+                " made), so it would be lost. Flash in the view, a"
+                " before_request or an after_request function."
+            )
+
     def _room(self, count: int) -> None:
         limit = self.codec.max_messages
         if count > limit:
@@ -225,6 +237,7 @@ class FlashScope:
         if now:
             self.now.append(pair)
             return
+        self._writable()
         self.codec.require_keys()
         self._room(len(self.outgoing.messages) + 1)
         self.outgoing.messages.append(pair)
@@ -232,6 +245,7 @@ class FlashScope:
     def keep(self, category: str | None = None) -> None:
         """Carry the incoming messages (of one category, or all of them with
         the form values and field errors) over to the next request."""
+        self._writable()
         self.changed = True
         if category is None:
             self.keep_all, self.discard_all = True, False
@@ -244,6 +258,7 @@ class FlashScope:
         """Drop the incoming messages (of one category, or all of them with
         the form values and field errors) at the end of this request, read
         or not. They are still shown in this request."""
+        self._writable()
         self.changed = True
         if category is None:
             self.discard_all, self.keep_all = True, False
@@ -268,6 +283,8 @@ class FlashScope:
         if isinstance(only, str):
             raise TypeError("'only' is a list of field names, not one str.")
         codec = self.codec
+        if not now:
+            self._writable()
         target = self.now_form if now else self.outgoing.form
         budget = self.max_form_size
         carried = []
@@ -319,6 +336,7 @@ class FlashScope:
         if len(errors) >= codec.max_values:
             raise FlashValueError(f"More than {codec.max_values} errors for {field!r}.")
         if not now:
+            self._writable()
             codec.require_keys()
         target[field] = [*errors, message]
 
@@ -336,6 +354,7 @@ class FlashScope:
                 f"session['_flashes'] holds (category, message) pairs, not {value!r}.",
                 value,
             )
+        self._writable()
         pairs = [self._pair(pair) for pair in value]
         if pairs:
             self.codec.require_keys()
@@ -392,6 +411,7 @@ class FlashScope:
         :raises FlashTooLarge: What goes out is over the size limit even
             without the unread messages carried along. No cookie is set.
         """
+        self.saved = True
         if self.unsaveable:
             return
         if self.read:
@@ -498,10 +518,13 @@ def _merge(batches: list[tuple[Batch, bool]]) -> list[tuple[Batch, bool]]:
 
 def scope_for(request: Request, runtime: Runtime) -> FlashScope:
     """The flash scope of ``request``, created on first use."""
-    scope: FlashScope | None = request.environ.get(ENVIRON_KEY)
-    if scope is None:
-        scope = runtime.flash_scope_class(request, runtime)
-        request.environ[ENVIRON_KEY] = scope
+    found: FlashScope | bool | None = request.environ.get(ENVIRON_KEY)
+    if isinstance(found, FlashScope):
+        return found
+    scope = runtime.flash_scope_class(request, runtime)
+    # False: the response was saved before the flash was first used.
+    scope.saved = found is False
+    request.environ[ENVIRON_KEY] = scope
     return scope
 
 
@@ -521,8 +544,8 @@ def current_scope() -> FlashScope:
             " request. Use it in a view, a template or a request hook."
         )
     request: Request = request_proxy._get_current_object()  # type: ignore[attr-defined]
-    scope: FlashScope | None = request.environ.get(ENVIRON_KEY)
-    if scope is not None:
+    scope = request.environ.get(ENVIRON_KEY)
+    if isinstance(scope, FlashScope):
         return scope
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     interface = app.session_interface
@@ -536,13 +559,16 @@ def current_scope() -> FlashScope:
 
 def save_flash(request: Request, runtime: Runtime, response: Response) -> None:
     """Write, delete or leave alone the flash cookie for ``response``."""
-    scope: FlashScope | None = request.environ.get(ENVIRON_KEY)
-    if scope is None:
+    environ = request.environ
+    scope = environ.get(ENVIRON_KEY)
+    if not isinstance(scope, FlashScope):
         settings = runtime.settings
         if (
             not settings.flash_strict
             or settings.flash_cookie_name not in request.cookies
         ):
+            # Marks the response as saved, so a later write raises.
+            environ[ENVIRON_KEY] = False
             return
         scope = scope_for(request, runtime)
     scope.save(response)

@@ -863,3 +863,41 @@ def test_the_scope_makes_no_reference_cycle(client: t.Any, flash_app: Flask) -> 
         assert [r() for r in refs] == [None, None]
     finally:
         gc.enable()
+
+
+def test_flashing_in_after_request_is_saved(client: t.Any, flash_app: Flask) -> None:
+    @flash_app.after_request
+    def late(response: t.Any) -> t.Any:
+        if request.path == "/plain":
+            flash.info("from after_request")
+        return response
+
+    client.get("/plain")
+    assert messages(client.get("/")) == [("info", "from after_request")]
+
+
+def test_flashing_after_the_response_was_saved_raises(
+    client: t.Any, flash_app: Flask
+) -> None:
+    errors: list[BaseException] = []
+
+    @flash_app.teardown_request
+    def too_late(exc: BaseException | None) -> None:
+        if request.path != "/plain":
+            return
+        for write in (
+            lambda: flash.error("lost"),
+            lambda: flash.keep(),
+            lambda: flash.field_error("email", "lost"),
+            lambda: flash.keep_form({"email": "x"}, only=["email"]),
+        ):
+            try:
+                write()
+            except RuntimeError as e:
+                errors.append(e)
+        flash.now.info("this request only: harmless")
+
+    client.get("/plain")
+    assert len(errors) == 4
+    assert "would be lost" in str(errors[0])
+    assert messages(client.get("/")) == []
