@@ -21,7 +21,10 @@ _T = t.TypeVar("_T")
 _MISSING: t.Any = object()
 
 #: The key Flask's ``flash()`` and ``get_flashed_messages()`` use. The
-#: session never stores it: it is a view of the flash scope.
+#: session never stores it: it is a view of the flash scope. Reading it
+#: gives a copy of the messages flashed for the next request (so, as with
+#: any nested value, assign it back after changing it), ``in`` tells whether
+#: anything is pending, and ``pop`` takes everything, as Flask expects.
 FLASHES_KEY = "_flashes"
 
 #: The message of Flask's null session, kept word for word so that code and
