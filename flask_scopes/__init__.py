@@ -1,9 +1,12 @@
 from .errors import ConfigurationError as ConfigurationError
 from .errors import FlashTooLarge as FlashTooLarge
+from .errors import FlashValueError as FlashValueError
 from .errors import ScopesError as ScopesError
 from .errors import SessionStoreUnavailable as SessionStoreUnavailable
 from .errors import SessionTooLarge as SessionTooLarge
 from .errors import SessionValueError as SessionValueError
 from .extension import Scopes as Scopes
+from .flash import Flash as Flash
+from .flash import flash as flash
 from .interface import ScopesSessionInterface as ScopesSessionInterface
 from .session import ScopesSession as ScopesSession

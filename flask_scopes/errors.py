@@ -117,6 +117,21 @@ class FlashTooLarge(_TooLarge):
     advice = "Flash fewer or shorter messages."
 
 
+class FlashValueError(ScopesError, ValueError):
+    """A flash message, category or form field can't be carried in the flash
+    cookie as given. Raised where it is flashed, so the traceback points at
+    the call, never on a later request.
+
+    :param message: What was refused and why.
+    :param value: The refused value.
+    """
+
+    def __init__(self, message: str, value: object = None) -> None:
+        super().__init__(message)
+        #: The refused value.
+        self.value = value
+
+
 class SessionStoreUnavailable(ScopesError, ServiceUnavailable):
     """The server-side session store could not be reached, so the session
     could not be loaded or saved. Flask answers it as ``503 Service

@@ -1,5 +1,5 @@
-"""The :class:`Scopes` extension: resolves the settings and installs the
-session interface on an app.
+"""The :class:`Scopes` extension: resolves the settings, installs the
+session interface on an app, and gives its templates ``flash``.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import typing as t
 
 from .cli import scopes_cli
 from .errors import ScopesError
+from .flash import flash_context
 from .interface import ScopesSessionInterface
 from .settings import DEFAULTS
 from .settings import Settings
@@ -50,7 +51,8 @@ class Scopes:
 
     def init_app(self, app: Flask) -> None:
         """Set up ``app``: set the ``SCOPES_*`` defaults, check the
-        configuration, install the session interface, and add the
+        configuration, install the session interface, add a template
+        context processor that gives every template ``flash``, and add the
         ``flask scopes`` commands to ``app.cli``.
 
         :param app: The app.
@@ -61,6 +63,9 @@ class Scopes:
             app.config.setdefault(key, value)
         Settings.from_config(app.config)
         app.session_interface = self.session_interface_class(clock=self.clock)
+        processors = app.template_context_processors.setdefault(None, [])
+        if flash_context not in processors:
+            processors.append(flash_context)
         app.cli.add_command(scopes_cli)
         app.extensions["scopes"] = self
 

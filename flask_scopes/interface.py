@@ -10,6 +10,8 @@ import time
 import typing as t
 from functools import partial
 
+from flask import has_request_context
+from flask import request as current_request
 from flask.sessions import SessionInterface
 
 from .codec import BadCookie
@@ -25,6 +27,9 @@ from .cookies import vary_cookie
 from .crypto import CipherRing
 from .crypto import EncryptedSessionCodec
 from .errors import SessionTooLarge
+from .flash_codec import FlashCodec
+from .flash_scope import FlashScope
+from .flash_scope import save_flash as save_flash_cookie
 from .session import NullScopesSession
 from .session import ScopesSession
 from .settings import Settings
@@ -75,6 +80,14 @@ class Runtime:
                 self.flask_reader = FlaskCookieReader(
                     keys, settings.max_cookie_size, interface.max_inflated_size
                 )
+        #: The interface's clock.
+        self.clock = interface.clock
+        #: The class of each request's flash scope.
+        self.flash_scope_class = interface.flash_scope_class
+        #: Encodes and decodes the flash cookie.
+        self.flash_codec = interface.flash_codec_class.from_settings(
+            settings, interface.digest_method
+        )
 
 
 class ScopesSessionInterface(SessionInterface):
@@ -98,6 +111,12 @@ class ScopesSessionInterface(SessionInterface):
     #: once this fraction of the idle window has passed since its last
     #: write, not on every request.
     idle_refresh_fraction = 0.1
+    #: The class of each request's flash scope: its lifetime rules and
+    #: form refill policy.
+    flash_scope_class: type[FlashScope] = FlashScope
+    #: The class that encodes and decodes the flash cookie, and holds its
+    #: limits.
+    flash_codec_class: type[FlashCodec] = FlashCodec
 
     def __init__(self, clock: t.Callable[[], float] | None = None) -> None:
         #: The clock, returning Unix time.
@@ -161,6 +180,7 @@ class ScopesSessionInterface(SessionInterface):
                 session = ScopesSession(partial(self._load_cookie, runtime, values))
                 session.had_cookie = True
         session.runtime = runtime
+        session.request = request
         return session
 
     def _load_cookie(
@@ -178,7 +198,8 @@ class ScopesSessionInterface(SessionInterface):
         session.new = False
         session.created = created
         session.touched = touched
-        session.reissue = reissue
+        if reissue:
+            session.reissue = True
 
     def _decode(
         self, runtime: Runtime, values: list[str]
@@ -247,7 +268,15 @@ class ScopesSessionInterface(SessionInterface):
         self.save_cookie(app, runtime, session, response)
 
     def save_flash(self, app: Flask, runtime: Runtime, response: Response) -> None:
-        """Write the flash scope's cookie for this response."""
+        """Write, delete or leave alone the flash cookie for this response,
+        as :class:`~flask_scopes.flash_scope.FlashScope` decides. Runs with
+        or without a ``SECRET_KEY``.
+
+        :raises FlashTooLarge: The flash cookie would be over the size limit.
+        """
+        if has_request_context():
+            request = current_request._get_current_object()  # type: ignore[attr-defined]
+            save_flash_cookie(request, runtime, response)
 
     def save_cookie(
         self, app: Flask, runtime: Runtime, session: ScopesSession, response: Response

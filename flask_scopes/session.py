@@ -4,12 +4,28 @@ that loads itself on first use and tracks what the request did to it.
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
+from flask import has_request_context
 from flask.sessions import SessionMixin
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from flask.wrappers import Request
+
+    from .flash_scope import FlashScope
+
+logger = logging.getLogger("flask_scopes")
 
 _T = t.TypeVar("_T")
 _MISSING: t.Any = object()
+
+#: The key Flask's ``flash()`` and ``get_flashed_messages()`` use. The
+#: session never stores it: it is a view of the flash scope. Reading it
+#: gives a copy of the messages flashed for the next request (so, as with
+#: any nested value, assign it back after changing it), ``in`` tells whether
+#: anything is pending, and ``pop`` takes everything, as Flask expects.
+FLASHES_KEY = "_flashes"
 
 #: The message of Flask's null session, kept word for word so that code and
 #: tests written against Flask keep matching it.
@@ -56,6 +72,9 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     unsaveable = False
     #: What the interface resolved for the app when it opened the session.
     runtime: t.Any = None
+    #: The request the session was opened for, whose flash scope
+    #: ``_flashes`` stands for.
+    request: Request | None = None
     _accessed = False
 
     def __init__(self, loader: t.Callable[[ScopesSession], None] | None = None) -> None:
@@ -79,8 +98,34 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
             loader(self)
 
     def _fill(self, data: t.Mapping[str, t.Any]) -> None:
-        """Set the loaded data without counting it as a write."""
+        """Set the loaded data without counting it as a write.
+
+        Messages under ``_flashes`` (in a cookie written by Flask's own
+        session) move to the flash scope, and the session is re-issued
+        without them.
+        """
+        if FLASHES_KEY in data:
+            data = dict(data)
+            pairs = data.pop(FLASHES_KEY)
+            self.reissue = True
+            try:
+                self._flash().adopt(pairs)
+            except RuntimeError:
+                logger.debug("Dropped flashed messages found outside a request")
         dict.update(self, data)
+
+    # -- Flask's flash() and get_flashed_messages() -------------------------------
+
+    def _flash(self) -> FlashScope:
+        """The flash scope ``_flashes`` stands for."""
+        from .flash_scope import current_scope
+        from .flash_scope import scope_for
+
+        if self.request is not None and self.runtime is not None:
+            return scope_for(self.request, self.runtime)
+        if not has_request_context():
+            raise RuntimeError("flashed messages belong to a request")
+        return current_scope()
 
     @property
     def accessed(self) -> bool:
@@ -98,14 +143,24 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     # -- reading ---------------------------------------------------------------
 
     def __getitem__(self, key: str) -> t.Any:
+        if key == FLASHES_KEY:
+            found = self._flash().bridge_get()
+            if found is None:
+                raise KeyError(key)
+            return found
         self._load()
         return dict.__getitem__(self, key)
 
     def get(self, key: str, default: t.Any = None) -> t.Any:
+        if key == FLASHES_KEY:
+            found = self._flash().bridge_get()
+            return default if found is None else found
         self._load()
         return dict.get(self, key, default)
 
     def __contains__(self, key: object) -> bool:
+        if key == FLASHES_KEY:
+            return self._flash().bridge_pending()
         self._load()
         return dict.__contains__(self, key)
 
@@ -162,16 +217,27 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     # -- writing ---------------------------------------------------------------
 
     def __setitem__(self, key: str, value: t.Any) -> None:
+        if key == FLASHES_KEY:
+            self._flash().bridge_set(value)
+            return
         self._load()
         dict.__setitem__(self, key, value)
         self.modified = True
 
     def __delitem__(self, key: str) -> None:
+        if key == FLASHES_KEY:
+            self._flash().bridge_delete()
+            return
         self._load()
         dict.__delitem__(self, key)
         self.modified = True
 
     def pop(self, key: str, default: t.Any = _MISSING) -> t.Any:
+        if key == FLASHES_KEY:
+            scope = self._flash()
+            if scope.bridge_pending() or default is _MISSING:
+                return scope.bridge_take()
+            return default
         self._load()
         if dict.__contains__(self, key):
             self.modified = True
@@ -187,14 +253,24 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         return item
 
     def setdefault(self, key: str, default: t.Any = None) -> t.Any:
+        if key == FLASHES_KEY:
+            scope = self._flash()
+            if scope.bridge_get() is None and default:
+                scope.bridge_set(default)
+            return scope.bridge_get() or []
         self._load()
         if not dict.__contains__(self, key):
             self.modified = True
         return dict.setdefault(self, key, default)
 
     def update(self, *args: t.Any, **kwargs: t.Any) -> None:
+        data = dict(*args, **kwargs)
+        if FLASHES_KEY in data:
+            self._flash().bridge_set(data.pop(FLASHES_KEY))
+            if not data:
+                return
         self._load()
-        dict.update(self, *args, **kwargs)
+        dict.update(self, data)
         self.modified = True
 
     def __ior__(self, other: t.Any) -> ScopesSession:  # type: ignore[override]
@@ -247,5 +323,33 @@ class NullScopesSession(ScopesSession):
     def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
         raise RuntimeError(NO_SECRET_KEY)
 
-    __setitem__ = __delitem__ = clear = pop = popitem = _fail
-    update = setdefault = regenerate = _fail
+    clear = popitem = regenerate = _fail
+
+    # The flash needs no secret key: ``_flashes`` still reaches it, so that
+    # Flask's flash() works as it does with Flask's own null session.
+
+    def __setitem__(self, key: str, value: t.Any) -> None:
+        if key != FLASHES_KEY:
+            self._fail()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if key != FLASHES_KEY:
+            self._fail()
+        super().__delitem__(key)
+
+    def pop(self, key: str, default: t.Any = _MISSING) -> t.Any:
+        if key != FLASHES_KEY:
+            self._fail()
+        return super().pop(key, default)
+
+    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
+        if key != FLASHES_KEY:
+            self._fail()
+        return super().setdefault(key, default)
+
+    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
+        data = dict(*args, **kwargs)
+        if set(data) - {FLASHES_KEY}:
+            self._fail()
+        super().update(data)
