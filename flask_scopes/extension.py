@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 import typing as t
 
+from flask import current_app
+
 from .errors import ScopesError
 from .interface import ScopesSessionInterface
 from .settings import DEFAULTS
@@ -58,8 +60,39 @@ class Scopes:
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         Settings.from_config(app.config)
-        app.session_interface = self.session_interface_class(clock=self.clock)
+        interface = self.session_interface_class(clock=self.clock)
+        app.session_interface = interface
         app.extensions["scopes"] = self
+        # Resolve now, so that a store is opened (and warns about a
+        # configuration that loses sessions) at start-up.
+        interface.runtime(app)
+
+    def revoke_user(self, user_id: str | int, app: Flask | None = None) -> None:
+        """End every session bound to the user with
+        :meth:`~flask_scopes.ScopesSession.bind_user`, on every device:
+        "sign out everywhere", or after a password change.
+
+        It writes a new revocation epoch for the user; sessions bound
+        before it are empty from their next request on. This needs a store:
+        ``SCOPES_SESSION_STORE``, or in cookie mode
+        ``SCOPES_REVOCATION_STORE``. To keep the current request's session,
+        call ``session.bind_user`` again after this.
+
+        :param user_id: The id given to ``bind_user``.
+        :param app: The app; the current app if not given.
+        :raises ScopesError: No store keeps revocations.
+        :raises SessionStoreUnavailable: The store could not be reached.
+        """
+        if app is None:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+        runtime = self.interface(app).runtime(app)
+        if runtime.revocations is None:
+            raise ScopesError(
+                "revoke_user needs a store to keep revocations in: set"
+                " SCOPES_SESSION_STORE, or SCOPES_REVOCATION_STORE to keep"
+                " the session in the cookie."
+            )
+        runtime.revocations.revoke(str(user_id))
 
     def interface(self, app: Flask) -> ScopesSessionInterface:
         """The session interface installed on ``app``.
