@@ -8,9 +8,12 @@ import time
 import typing as t
 
 from flask import current_app
+from flask import has_request_context
+from flask import session
 
 from .errors import ScopesError
 from .interface import ScopesSessionInterface
+from .session import ScopesSession
 from .settings import DEFAULTS
 from .settings import Settings
 
@@ -76,7 +79,8 @@ class Scopes:
         before it are empty from their next request on. This needs a store:
         ``SCOPES_SESSION_STORE``, or in cookie mode
         ``SCOPES_REVOCATION_STORE``. To keep the current request's session,
-        call ``session.bind_user`` again after this.
+        call ``session.bind_user`` again after this: the current request's
+        session is loaded before the revocation, so its data is kept.
 
         :param user_id: The id given to ``bind_user``.
         :param app: The app; the current app if not given.
@@ -86,6 +90,12 @@ class Scopes:
         if app is None:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
         runtime = self.interface(app).runtime(app)
+        if has_request_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
+            # Load the current request's session while it is still valid,
+            # so that a bind_user that follows keeps its data.
+            current = session._get_current_object()  # type: ignore[attr-defined]
+            if isinstance(current, ScopesSession):
+                current._load()
         if runtime.revocations is None:
             raise ScopesError(
                 "revoke_user needs a store to keep revocations in: set"
