@@ -271,10 +271,28 @@ class ScopesSessionInterface(SessionInterface):
             return
         if isinstance(session, NullScopesSession) or runtime.codec is None:
             return
-        if runtime.server is not None:
-            runtime.server.save(session, response)
-        else:
+        if runtime.server is None:
             self.save_cookie(app, runtime, session, response)
+            return
+        try:
+            runtime.server.save(session, response)
+        except SessionStoreUnavailable as e:
+            logger.error("%s", e, exc_info=e.original)
+            self.store_failed(response, e)
+
+    def store_failed(self, response: Response, error: SessionStoreUnavailable) -> None:
+        """Turn the response into the error's ``503 Service Unavailable``
+        when the session could not be saved, so that the client is never
+        told that a request whose changes were lost succeeded.
+
+        Flask turns an exception raised while saving the session into a
+        500 that bypasses the app's error handlers; this keeps the 503.
+        """
+        response.status_code = error.code or 503
+        for name in ("Set-Cookie", "Location", "Content-Encoding", "ETag"):
+            response.headers.pop(name, None)
+        response.headers["Content-Type"] = "text/html; charset=utf-8"
+        response.set_data(error.get_body())
 
     def save_flash(self, app: Flask, runtime: Runtime, response: Response) -> None:
         """Write the flash scope's cookie for this response."""

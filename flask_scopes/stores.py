@@ -208,10 +208,13 @@ class SessionStore:
 
         :returns: ``False`` if it no longer exists, and nothing was written.
         """
+        key = self.key(name)
         with self._guard("save"):
-            if not self._view.has(self.key(name)):
+            if not self._view.has(key):
                 return False
-        self.set(name, value, ttl)
+            ok = self._view.set(key, value, timeout=self._ttl(ttl))
+        if not ok:
+            raise SessionStoreUnavailable("save", self.describe())
         return True
 
     def delete(self, name: str) -> bool:
