@@ -95,7 +95,8 @@ class Runtime:
 
 class ScopesSessionInterface(SessionInterface):
     """Keeps the session in a signed cookie, readable by the user but not
-    changeable.
+    changeable, or with ``SCOPES_SESSION_STORE`` on the server, the cookie
+    carrying only a signed id (see :mod:`flask_scopes.serverside`).
 
     :param clock: Returns the current Unix time. Every timeout reads it.
     """

@@ -49,7 +49,6 @@ logger = logging.getLogger("flask_scopes")
 ID_BYTES = 32
 _TOKEN = "[A-Za-z0-9_-]"
 _ID = re.compile(f"{_TOKEN}{{43}}")
-_MESSAGE = re.compile(rf"({_TOKEN}{{43}})(?:\.({_TOKEN}{{22}}))?")
 _COOKIE = re.compile(rf"{_TOKEN}{{43}}(?:\.{_TOKEN}{{22}})?\.{_TOKEN}{{43}}")
 _EPOCH = re.compile(rb'"(' + _TOKEN.encode() + rb'{22})"')
 
@@ -211,6 +210,10 @@ class Revocations:
         return now - touched >= self.window * fraction
 
 
+class NotAnIdCookie(BadCookie):
+    """Internal: the cookie does not have the shape of an id cookie."""
+
+
 class SessionIds:
     """Signs and verifies the session id cookie.
 
@@ -224,11 +227,6 @@ class SessionIds:
         """The cookie value for a session id."""
         return self.keys.sign(f"{sid}.{uref}" if uref else sid)
 
-    @staticmethod
-    def looks_like(value: str) -> bool:
-        """Whether ``value`` has the shape of an id cookie, valid or not."""
-        return _COOKIE.fullmatch(value) is not None
-
     def load(self, value: str) -> tuple[str, str | None, int]:
         """Verify an id cookie and check the form of what it carries, before
         anything reaches the store.
@@ -237,13 +235,12 @@ class SessionIds:
             that verified it.
         :raises BadCookie: Why it was refused.
         """
-        if not self.looks_like(value):
-            raise BadCookie("not a session id cookie")
+        if _COOKIE.fullmatch(value) is None:
+            raise NotAnIdCookie("not a session id cookie")
         message, index = self.keys.unsign(value)
-        match = _MESSAGE.fullmatch(message.decode("ascii"))
-        if match is None:
-            raise BadCookie("malformed session id")
-        return match.group(1), match.group(2), index
+        # The shape was checked above: the id, then maybe "." and the ref.
+        text = message.decode("ascii")
+        return text[:43], text[44:] or None, index
 
 
 class ServerSessions:
@@ -291,13 +288,14 @@ class ServerSessions:
             raise BadCookie(f"{len(values)} different cookies of that name")
         value = values[0]
         runtime = self.runtime
-        if not self.ids.looks_like(value):
+        try:
+            sid, uref, index = self.ids.load(value)
+        except NotAnIdCookie:
             codec = runtime.codec
             if (codec is not None and codec.is_own(value)) or runtime.flask_reader:
                 self._migrate(values, session)
                 return
-            raise BadCookie("not a session id cookie")
-        sid, uref, index = self.ids.load(value)
+            raise
         name = entry_name(sid, uref)
         revocations = runtime.revocations
         marker: bytes | None = None
@@ -337,6 +335,7 @@ class ServerSessions:
         session.store_entry = name
         refresh = now - touched >= window * self.interface.idle_refresh_fraction
         session.reissue = index > 0 or refresh
+        session.resend_cookie = index > 0
 
     def _migrate(self, values: list[str], session: ScopesSession) -> None:
         # A cookie session from before the store was configured: keep it,
@@ -404,9 +403,14 @@ class ServerSessions:
             self._ended(session, response)
             return
         assert sid is not None
-        expires = now + ttl if permanent else None
-        policy.set(response, policy.header(self.ids.dump(sid, uref), expires, now))
-        vary_cookie(response)
+        # A browser-lifetime cookie whose id did not change is already right;
+        # a permanent one carries the new expiry.
+        if old is None or permanent or session.resend_cookie:
+            expires = now + ttl if permanent else None
+            header = policy.header(self.ids.dump(sid, uref), expires, now)
+            policy.set(response, header)
+            vary_cookie(response)
+        session.resend_cookie = False
         session.sid = sid
         session.store_entry = entry_name(sid, uref)
         session.created = created

@@ -68,6 +68,9 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     sid: str | None = None
     #: With a server-side store, the name of the entry loaded, else ``None``.
     store_entry: str | None = None
+    #: With a server-side store, whether the id cookie must be sent again
+    #: although the id did not change: it was signed with a fallback key.
+    resend_cookie = False
     _accessed = False
 
     def __init__(self, loader: t.Callable[[ScopesSession], None] | None = None) -> None:

@@ -25,6 +25,13 @@ Three kinds of store are built from a configured value:
     past its ``threshold``. It never prunes: run ``flask scopes purge``.
 -   :class:`SessionStore` itself for every other cache (SimpleCache,
     MemcachedCache, MongoDbCache, DynamoDbCache...), through cachelib's API.
+    Writing only if an entry still exists is then a check and a write, not
+    one atomic step.
+
+MemcachedCache has no serializer to replace: flask-scopes hands its client
+library bytes, which the libraries store as they are, but those libraries
+unpickle entries flagged as pickles, so whoever can write to the memcached
+server could still make the client run code. Prefer Redis.
 """
 
 from __future__ import annotations
@@ -263,6 +270,8 @@ class RedisSessionStore(SessionStore):
     ) -> None:
         super().__init__(cache, clock=clock)
         self.client: t.Any = cache._write_client
+        prefix = cache.key_prefix
+        self._prefix = None if callable(prefix) else f"{prefix}{self.namespace}"
 
     @staticmethod
     def _bytes_view(cache: BaseCache) -> BaseCache:
@@ -279,12 +288,19 @@ class RedisSessionStore(SessionStore):
         return f"{name} at {where}" if where else name
 
     def key(self, name: str) -> str:
+        if self._prefix is not None:
+            return f"{self._prefix}{name}"
         prefix = self.cache._get_prefix()  # type: ignore[attr-defined]
         return f"{prefix}{self.namespace}{name}"
 
     def get(self, name: str) -> bytes | None:
-        with self._guard("load"):
-            return self._check_bytes(self.client.get(self.key(name)))
+        # The hot path of every request that reads a session: no context
+        # manager.
+        try:
+            value = self.client.get(self.key(name))
+        except self.errors as e:
+            raise SessionStoreUnavailable("load", self.describe(), e) from e
+        return value if type(value) is bytes else None
 
     def get_many(self, *names: str) -> list[bytes | None]:
         with self._guard("load"):

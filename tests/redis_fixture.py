@@ -58,11 +58,18 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def client(self, **kwargs: t.Any) -> t.Any:
+    def client(self, *, retry: bool = True, **kwargs: t.Any) -> t.Any:
+        """A client for the server. ``retry=False`` fails at once when the
+        server is down, for outage tests."""
         import redis
 
         kwargs.setdefault("socket_timeout", 5)
         kwargs.setdefault("socket_connect_timeout", 5)
+        if not retry:
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            kwargs["retry"] = Retry(NoBackoff(), 0)
         return redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
 
     @property

@@ -597,7 +597,7 @@ def test_filesystem_default_threshold_keeps_501_sessions(
 @pytest.mark.redis
 def test_redis_outage(redis_server: RedisServer, make_app: AppFactory) -> None:
     scopes = Scopes()
-    client_ = redis_server.client(socket_timeout=1, socket_connect_timeout=1)
+    client_ = redis_server.client(retry=False)
     app = make_app(scopes, SCOPES_SESSION_STORE=RedisCache(client_))
     add_routes(app, scopes)
     client = app.test_client()
@@ -619,7 +619,7 @@ def test_redis_outage(redis_server: RedisServer, make_app: AppFactory) -> None:
 @pytest.mark.redis
 def test_redis_outage_on_write(redis_server: RedisServer, make_app: AppFactory) -> None:
     scopes = Scopes()
-    client_ = redis_server.client(socket_timeout=1, socket_connect_timeout=1)
+    client_ = redis_server.client(retry=False)
     app = make_app(scopes, SCOPES_SESSION_STORE=RedisCache(client_))
     add_routes(app, scopes)
 
@@ -643,7 +643,7 @@ def test_redis_outage_on_write(redis_server: RedisServer, make_app: AppFactory) 
 @pytest.mark.redis
 def test_revoke_user_outage(redis_server: RedisServer, make_app: AppFactory) -> None:
     scopes = Scopes()
-    client_ = redis_server.client(socket_timeout=1, socket_connect_timeout=1)
+    client_ = redis_server.client(retry=False)
     app = make_app(scopes, SCOPES_SESSION_STORE=RedisCache(client_))
     redis_server.stop()
     with pytest.raises(SessionStoreUnavailable, match="could not be reached"):
@@ -945,3 +945,35 @@ def test_entry_format_round_trip() -> None:
     raw = encode_entry(1, 2, {"a": [1, {"b": None}]})
     assert raw == b'[1,1,2,{"a":[1,{"b":null}]}]'
     assert decode_entry(raw) == (1, 2, {"a": [1, {"b": None}]})
+
+
+def test_only_a_new_id_or_expiry_sends_the_cookie(store_app: AppFactory) -> None:
+    client = store_app().test_client()
+    assert len(client.get("/set/a/1").headers.getlist("Set-Cookie")) == 1
+    # The id did not change: the browser-lifetime cookie is already right.
+    assert client.get("/set/a/2").headers.getlist("Set-Cookie") == []
+    assert client.get("/get/a").text == "'2'"
+    # A permanent session's cookie carries each new expiry.
+    assert len(client.get("/permanent").headers.getlist("Set-Cookie")) == 1
+    assert len(client.get("/set/a/3").headers.getlist("Set-Cookie")) == 1
+
+
+@pytest.mark.redis
+def test_cookie_mode_revocation_outage(
+    redis_server: RedisServer, make_app: AppFactory
+) -> None:
+    scopes = Scopes()
+    client_ = redis_server.client(retry=False)
+    app = make_app(scopes, SCOPES_REVOCATION_STORE=RedisCache(client_))
+    add_routes(app, scopes)
+    client = app.test_client()
+    client.get("/login/42")
+    before = cookie(client)
+    redis_server.stop()
+    response = client.get("/get/user")
+    assert response.status_code == 503
+    assert cookie(client) == before
+    # An anonymous cookie session never needs the store.
+    assert app.test_client().get("/set/a/1").status_code == 200
+    redis_server.start()
+    assert client.get("/get/user").text == "'42'"
