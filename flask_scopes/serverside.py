@@ -246,6 +246,20 @@ class SessionIds:
 class ServerSessions:
     """Loads and saves the sessions of one app in its store.
 
+    Round trips: none for a request that never touches the session; one to
+    read (``GET``, or ``MGET`` with the user's revocation marker); one more
+    to write a change (``SET XX``, so that a session deleted meanwhile stays
+    deleted) or to delete an emptied session. A new session is one
+    ``SET NX``. Signing in costs more: reading the user's epoch, deleting
+    the old entry, then writing the new one only if that delete found it.
+
+    An entry is written when the session changed, or when a fraction
+    (:attr:`~flask_scopes.ScopesSessionInterface.idle_refresh_fraction`) of
+    its window has passed since the last write, so that an active session
+    outlives its time to live; this replaces ``SESSION_REFRESH_EACH_REQUEST``,
+    which would write on every request. The cookie is sent only when the id
+    changes or, for a permanent session, with each new expiry.
+
     :param interface: The session interface, for the clock and the time rules.
     :param runtime: The app's resolved settings, codecs and policies.
     :param store: Where the entries live.
