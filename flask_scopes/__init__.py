@@ -5,8 +5,13 @@ from .errors import ScopesError as ScopesError
 from .errors import SessionStoreUnavailable as SessionStoreUnavailable
 from .errors import SessionTooLarge as SessionTooLarge
 from .errors import SessionValueError as SessionValueError
+from .errors import StoredSessionTooLarge as StoredSessionTooLarge
 from .extension import Scopes as Scopes
 from .flash import Flash as Flash
 from .flash import flash as flash
 from .interface import ScopesSessionInterface as ScopesSessionInterface
 from .session import ScopesSession as ScopesSession
+from .stores import FileSystemSessionStore as FileSystemSessionStore
+from .stores import RedisSessionStore as RedisSessionStore
+from .stores import SessionStore as SessionStore
+from .stores import StoreEvictionWarning as StoreEvictionWarning

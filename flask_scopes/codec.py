@@ -277,11 +277,15 @@ class KeyRing:
             hmac.new(key, salt, digest).digest() for key in (current, *fallbacks)
         ]
         self._digest = digest
+        # Keyed once: copying a keyed HMAC costs less than keying a new one
+        # on every request.
+        self._macs = [hmac.new(key, digestmod=digest) for key in self._keys]
 
     def signature(self, message: bytes, index: int = 0) -> bytes:
         """The URL-safe base64 signature of ``message`` under a key."""
-        digest = hmac.digest(self._keys[index], message, self._digest)
-        return binascii.b2a_base64(digest, newline=False).translate(_TO_URLSAFE)
+        mac = self._macs[index].copy()
+        mac.update(message)
+        return binascii.b2a_base64(mac.digest(), newline=False).translate(_TO_URLSAFE)
 
     def sign(self, message: str) -> str:
         """``message`` with its signature appended after a ``.``."""

@@ -63,6 +63,7 @@ class SessionValueError(ScopesError, TypeError):
 
 class _TooLarge(ScopesError):
     what = "cookie"
+    outcome = "so it was not sent and the client keeps its previous one."
     advice = ""
 
     def __init__(
@@ -70,8 +71,7 @@ class _TooLarge(ScopesError):
     ) -> None:
         parts = [
             f"The {self.what} would be {size} bytes, over the limit of"
-            f" {limit} bytes, so it was not sent and the client keeps its"
-            " previous one."
+            f" {limit} bytes, {self.outcome}"
         ]
         if largest:
             listed = ", ".join(f"{key!r} ({n} bytes)" for key, n in largest)
@@ -102,6 +102,21 @@ class SessionTooLarge(_TooLarge):
         "Store less in the session, or keep the data on the server with"
         " SCOPES_SESSION_STORE."
     )
+
+
+class StoredSessionTooLarge(SessionTooLarge):
+    """A server-side session would be larger than
+    :data:`SCOPES_SESSION_STORE_MAX_SIZE`. It was not saved: the stored
+    session is unchanged.
+
+    :param size: The size it would have had, in bytes.
+    :param limit: The limit, in bytes.
+    :param largest: The largest keys with their encoded sizes.
+    """
+
+    what = "server-side session"
+    outcome = "so it was not saved and the stored session is unchanged."
+    advice = "Store less in the session, or raise SCOPES_SESSION_STORE_MAX_SIZE."
 
 
 class FlashTooLarge(_TooLarge):

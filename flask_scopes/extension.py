@@ -7,10 +7,15 @@ from __future__ import annotations
 import time
 import typing as t
 
+from flask import current_app
+from flask import has_request_context
+from flask import session
+
 from .cli import scopes_cli
 from .errors import ScopesError
 from .flash import flash_context
 from .interface import ScopesSessionInterface
+from .session import ScopesSession
 from .settings import DEFAULTS
 from .settings import Settings
 
@@ -62,12 +67,50 @@ class Scopes:
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         Settings.from_config(app.config)
-        app.session_interface = self.session_interface_class(clock=self.clock)
+        interface = self.session_interface_class(clock=self.clock)
+        app.session_interface = interface
         processors = app.template_context_processors.setdefault(None, [])
         if flash_context not in processors:
             processors.append(flash_context)
         app.cli.add_command(scopes_cli)
         app.extensions["scopes"] = self
+        # Resolve now, so that a store is opened (and warns about a
+        # configuration that loses sessions) at start-up.
+        interface.runtime(app)
+
+    def revoke_user(self, user_id: str | int, app: Flask | None = None) -> None:
+        """End every session bound to the user with
+        :meth:`~flask_scopes.ScopesSession.bind_user`, on every device:
+        "sign out everywhere", or after a password change.
+
+        It writes a new revocation epoch for the user; sessions bound
+        before it are empty from their next request on. This needs a store:
+        ``SCOPES_SESSION_STORE``, or in cookie mode
+        ``SCOPES_REVOCATION_STORE``. To keep the current request's session,
+        call ``session.bind_user`` again after this: the current request's
+        session is loaded before the revocation, so its data is kept.
+
+        :param user_id: The id given to ``bind_user``.
+        :param app: The app; the current app if not given.
+        :raises ScopesError: No store keeps revocations.
+        :raises SessionStoreUnavailable: The store could not be reached.
+        """
+        if app is None:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+        runtime = self.interface(app).runtime(app)
+        if has_request_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
+            # Load the current request's session while it is still valid,
+            # so that a bind_user that follows keeps its data.
+            current = session._get_current_object()  # type: ignore[attr-defined]
+            if isinstance(current, ScopesSession):
+                current._load()
+        if runtime.revocations is None:
+            raise ScopesError(
+                "revoke_user needs a store to keep revocations in: set"
+                " SCOPES_SESSION_STORE, or SCOPES_REVOCATION_STORE to keep"
+                " the session in the cookie."
+            )
+        runtime.revocations.revoke(str(user_id))
 
     def interface(self, app: Flask) -> ScopesSessionInterface:
         """The session interface installed on ``app``.

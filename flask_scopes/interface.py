@@ -20,20 +20,29 @@ from .codec import FlaskCookieReader
 from .codec import KeyRing
 from .codec import largest_keys
 from .codec import PayloadTooLarge
+from .codec import SESSION_ID_SALT
 from .codec import SESSION_SALT
 from .codec import SessionCodec
 from .cookies import CookiePolicy
 from .cookies import vary_cookie
 from .crypto import CipherRing
 from .crypto import EncryptedSessionCodec
+from .errors import ConfigurationError
+from .errors import SessionStoreUnavailable
 from .errors import SessionTooLarge
 from .flash_codec import FlashCodec
 from .flash_scope import FlashScope
 from .flash_scope import save_flash as save_flash_cookie
+from .serverside import revocation_window
+from .serverside import Revocations
+from .serverside import ServerSessions
+from .serverside import SessionIds
 from .session import NullScopesSession
 from .session import ScopesSession
 from .settings import Settings
 from .settings import snapshot
+from .stores import open_store
+from .stores import SessionStore
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Flask
@@ -88,11 +97,37 @@ class Runtime:
         self.flash_codec = interface.flash_codec_class.from_settings(
             settings, interface.digest_method
         )
+        #: The server-side store, or ``None`` in cookie mode.
+        self.store: SessionStore | None = None
+        #: Keeps the users' revocation epochs, or ``None`` if no store does.
+        self.revocations: Revocations | None = None
+        #: Loads and saves sessions in :attr:`store`, or ``None``.
+        self.server: ServerSessions | None = None
+        if settings.store is not None:
+            self.store = interface.session_store(settings.store, "SCOPES_SESSION_STORE")
+        revocation_store = settings.revocation_store
+        if revocation_store is not None:
+            revocations: SessionStore | None = interface.session_store(
+                revocation_store, "SCOPES_REVOCATION_STORE"
+            )
+        else:
+            revocations = self.store
+        if revocations is not None:
+            self.revocations = Revocations(revocations, revocation_window(settings))
+        if self.store is not None and settings.secret_key is not None:
+            ids = KeyRing(
+                settings.secret_key,
+                settings.fallback_keys,
+                SESSION_ID_SALT,
+                interface.digest_method,
+            )
+            self.server = ServerSessions(interface, self, self.store, SessionIds(ids))
 
 
 class ScopesSessionInterface(SessionInterface):
     """Keeps the session in a signed cookie, readable by the user but not
-    changeable.
+    changeable, or with ``SCOPES_SESSION_STORE`` on the server, the cookie
+    carrying only a signed id (see :mod:`flask_scopes.serverside`).
 
     :param clock: Returns the current Unix time. Every timeout reads it.
     """
@@ -122,6 +157,7 @@ class ScopesSessionInterface(SessionInterface):
         #: The clock, returning Unix time.
         self.clock: t.Callable[[], float] = clock or time.time
         self._cached: tuple[tuple[t.Any, ...], Runtime] | None = None
+        self._stores: dict[t.Any, SessionStore] = {}
 
     # -- customisation points --------------------------------------------
 
@@ -146,6 +182,23 @@ class ScopesSessionInterface(SessionInterface):
             settings.max_cookie_size,
             self.max_inflated_size,
         )
+
+    def session_store(
+        self, value: t.Any, key: str = "SCOPES_SESSION_STORE"
+    ) -> SessionStore:
+        """The store for a configured ``SCOPES_SESSION_STORE`` or
+        ``SCOPES_REVOCATION_STORE`` value: a cachelib cache, a URL or a
+        :class:`~flask_scopes.stores.SessionStore`. Made once per value, so
+        that a URL opens one connection pool however often the
+        configuration is resolved again."""
+        store = self._stores.get(value)
+        if store is None:
+            try:
+                store = open_store(value, clock=self.clock)
+            except ValueError as e:
+                raise ConfigurationError(key, str(e)) from None
+            self._stores[value] = store
+        return store
 
     def runtime(self, app: Flask) -> Runtime:
         """The app's resolved settings, codecs and cookie policies, resolved
@@ -176,6 +229,9 @@ class ScopesSessionInterface(SessionInterface):
             values = request.cookies.getlist(runtime.settings.cookie_name)
             if not values:
                 session = ScopesSession()
+            elif runtime.server is not None:
+                session = ScopesSession(partial(runtime.server.load, values))
+                session.had_cookie = True
             else:
                 session = ScopesSession(partial(self._load_cookie, runtime, values))
                 session.had_cookie = True
@@ -188,6 +244,9 @@ class ScopesSessionInterface(SessionInterface):
     ) -> None:
         try:
             created, touched, data, reissue = self._decode(runtime, values)
+        except SessionStoreUnavailable:
+            session.unsaveable = True
+            raise
         except BadCookie as e:
             logger.debug("Ignored the session cookie: %s", e)
             return
@@ -229,6 +288,10 @@ class ScopesSessionInterface(SessionInterface):
         idle = settings.idle_timeout
         if idle is not None and now - touched >= idle * self.idle_refresh_fraction:
             reissue = True
+        if runtime.revocations is not None:
+            fraction = self.idle_refresh_fraction
+            if runtime.revocations.check_cookie(data, touched, now, fraction):
+                reissue = True
         return created, touched, data, reissue
 
     def check_times(
@@ -265,7 +328,28 @@ class ScopesSessionInterface(SessionInterface):
             return
         if isinstance(session, NullScopesSession) or runtime.codec is None:
             return
-        self.save_cookie(app, runtime, session, response)
+        if runtime.server is None:
+            self.save_cookie(app, runtime, session, response)
+            return
+        try:
+            runtime.server.save(session, response)
+        except SessionStoreUnavailable as e:
+            logger.error("%s", e, exc_info=e.original)
+            self.store_failed(response, e)
+
+    def store_failed(self, response: Response, error: SessionStoreUnavailable) -> None:
+        """Turn the response into the error's ``503 Service Unavailable``
+        when the session could not be saved, so that the client is never
+        told that a request whose changes were lost succeeded.
+
+        Flask turns an exception raised while saving the session into a
+        500 that bypasses the app's error handlers; this keeps the 503.
+        """
+        response.status_code = error.code or 503
+        for name in ("Set-Cookie", "Location", "Content-Encoding", "ETag"):
+            response.headers.pop(name, None)
+        response.headers["Content-Type"] = "text/html; charset=utf-8"
+        response.set_data(error.get_body())
 
     def save_flash(self, app: Flask, runtime: Runtime, response: Response) -> None:
         """Write, delete or leave alone the flash cookie for this response,
@@ -283,13 +367,15 @@ class ScopesSessionInterface(SessionInterface):
     ) -> None:
         """Write, refresh or delete the session cookie as the request left
         the session."""
+        if session.unsaveable:
+            return
         policy = runtime.session_cookie
         if not dict.__len__(session):
             if session.had_cookie and (session.modified or session.new):
                 policy.delete(response)
                 vary_cookie(response)
             return
-        if session.unsaveable or not self.should_set_cookie(app, session):
+        if not self.should_set_cookie(app, session):
             return
         assert runtime.codec is not None
         settings = runtime.settings

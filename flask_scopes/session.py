@@ -26,6 +26,11 @@ _MISSING: t.Any = object()
 #: any nested value, assign it back after changing it), ``in`` tells whether
 #: anything is pending, and ``pop`` takes everything, as Flask expects.
 FLASHES_KEY = "_flashes"
+#: The key under which :meth:`ScopesSession.bind_user` records the user and
+#: the revocation epoch it saw: ``[user_id, epoch or None]``.
+USER_KEY = "_scopes_user"
+#: The longest user id :meth:`ScopesSession.bind_user` accepts, in characters.
+MAX_USER_ID_LENGTH = 256
 
 #: The message of Flask's null session, kept word for word so that code and
 #: tests written against Flask keep matching it.
@@ -75,6 +80,15 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     #: The request the session was opened for, whose flash scope
     #: ``_flashes`` stands for.
     request: Request | None = None
+    #: With a server-side store, the id of the stored session this request
+    #: loaded or saved, else ``None``. A new id is only ever made by
+    #: flask-scopes, never taken from a request.
+    sid: str | None = None
+    #: With a server-side store, the name of the entry loaded, else ``None``.
+    store_entry: str | None = None
+    #: With a server-side store, whether the id cookie must be sent again
+    #: although the id did not change: it was signed with a fallback key.
+    resend_cookie = False
     _accessed = False
 
     def __init__(self, loader: t.Callable[[ScopesSession], None] | None = None) -> None:
@@ -311,6 +325,43 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         self.modified = True
         self.created = None
 
+    def bind_user(self, user_id: str | int) -> None:
+        """Record that the session belongs to a signed-in user, so that
+        :meth:`Scopes.revoke_user <flask_scopes.Scopes.revoke_user>` can end
+        it along with every other session of that user. Call it at login.
+
+        It also does what :meth:`regenerate` does: the session gets a new
+        identity. The binding is kept under the ``_scopes_user`` key, with
+        the user's revocation epoch when a store keeps them (reading it
+        costs one store round trip); :meth:`clear` removes it.
+
+        :param user_id: The user's id, a ``str`` or an ``int``.
+        :raises TypeError: ``user_id`` has another type.
+        :raises ValueError: ``user_id`` is empty or longer than 256
+            characters.
+        """
+        if isinstance(user_id, bool) or not isinstance(user_id, (str, int)):
+            raise TypeError(f"user_id must be a str or int, not {user_id!r}")
+        uid = str(user_id)
+        if not 0 < len(uid) <= MAX_USER_ID_LENGTH:
+            raise ValueError(
+                f"user_id must have 1 to {MAX_USER_ID_LENGTH} characters, not"
+                f" {len(uid)}"
+            )
+        self._load()
+        revocations = getattr(self.runtime, "revocations", None)
+        epoch = None if revocations is None else revocations.current(uid)
+        self[USER_KEY] = [uid, epoch]
+        self.regenerate()
+
+    @property
+    def bound_user(self) -> str | None:
+        """The user id given to :meth:`bind_user`, or ``None``."""
+        value = self.get(USER_KEY)
+        if type(value) is list and value and type(value[0]) is str:
+            return value[0]
+        return None
+
 
 class NullScopesSession(ScopesSession):
     """The session of an app with no ``SECRET_KEY``: it reads as empty, and
@@ -323,7 +374,7 @@ class NullScopesSession(ScopesSession):
     def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
         raise RuntimeError(NO_SECRET_KEY)
 
-    clear = popitem = regenerate = _fail
+    clear = popitem = regenerate = bind_user = _fail
 
     # The flash needs no secret key: ``_flashes`` still reaches it, so that
     # Flask's flash() works as it does with Flask's own null session.

@@ -32,6 +32,7 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_SESSION_STORE": None,
     "SCOPES_SESSION_STORE_TTL": 86400,
     "SCOPES_SESSION_STORE_MAX_SIZE": 1024 * 1024,
+    "SCOPES_REVOCATION_STORE": None,
     "SCOPES_SESSION_ENCRYPT": False,
     "SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED": True,
 }
@@ -95,6 +96,7 @@ class Settings:
     store: t.Any
     store_ttl: int
     store_max_size: int
+    revocation_store: t.Any
     encrypt: bool
     encrypt_accept_signed: bool
 
@@ -143,12 +145,15 @@ class Settings:
             flash_signed=bool(key("SCOPES_FLASH_SIGNED")),
             flash_max_age=_seconds(key("SCOPES_FLASH_MAX_AGE"), "SCOPES_FLASH_MAX_AGE"),
             flash_strict=bool(key("SCOPES_FLASH_STRICT")),
-            store=key("SCOPES_SESSION_STORE"),
+            store=_store(key("SCOPES_SESSION_STORE"), "SCOPES_SESSION_STORE"),
             store_ttl=_seconds(
                 key("SCOPES_SESSION_STORE_TTL"), "SCOPES_SESSION_STORE_TTL"
             ),
             store_max_size=_positive_int(
                 key("SCOPES_SESSION_STORE_MAX_SIZE"), "SCOPES_SESSION_STORE_MAX_SIZE"
+            ),
+            revocation_store=_store(
+                key("SCOPES_REVOCATION_STORE"), "SCOPES_REVOCATION_STORE"
             ),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
             encrypt_accept_signed=bool(key("SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED")),
@@ -266,6 +271,27 @@ def _optional_seconds(value: t.Any, key: str) -> int | None:
     if value is None or value is False:
         return None
     return _seconds(value, key)
+
+
+def _store(value: t.Any, key: str) -> t.Any:
+    from cachelib import BaseCache
+
+    from .stores import check_url
+    from .stores import SessionStore
+
+    if value is None or isinstance(value, (BaseCache, SessionStore)):
+        return value
+    if isinstance(value, str):
+        try:
+            check_url(value)
+        except ValueError as e:
+            raise ConfigurationError(key, str(e)) from None
+        return value
+    raise ConfigurationError(
+        key,
+        "must be None, a cachelib cache (such as RedisCache), a URL such as"
+        f" 'redis://localhost:6379/0', or a SessionStore, not {value!r}.",
+    )
 
 
 def _positive_int(value: t.Any, key: str) -> int:
