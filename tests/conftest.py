@@ -4,7 +4,6 @@ import typing as t
 
 import pytest
 from flask import Flask
-
 from flask_scopes import Scopes
 
 SECRET = "test-secret-key"
