@@ -1,13 +1,12 @@
-"""Hypothesis strategies shared by the property tests and the fuzz target:
-the values Flask's session accepts, a deep comparison that checks types,
-and cookie values from random bytes to valid cookies with a few mutations.
+"""Hypothesis strategies for the property tests: the values Flask's session
+accepts, a deep comparison that checks types, and cookie values from random
+bytes to valid cookies with a few mutations.
 """
 
 from __future__ import annotations
 
 import math
 import typing as t
-import zlib
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
@@ -15,6 +14,10 @@ from datetime import UTC
 
 from hypothesis import strategies as st
 from markupsafe import Markup
+
+from cookie_cases import mutate
+from cookie_cases import Seed
+from cookie_cases import wsgi_text
 
 # -- session values ------------------------------------------------------------
 
@@ -104,94 +107,14 @@ def assert_same(expected: t.Any, actual: t.Any, path: str = "session") -> None:
 # -- cookie values ---------------------------------------------------------------
 
 
-class Seed(t.NamedTuple):
-    """A cookie value to mutate, and the session it must give untouched."""
+def mutations(seeds: t.Sequence[Seed]) -> st.SearchStrategy[tuple[str, Seed]]:
+    """A seed cookie with up to four mutations (see
+    :func:`cookie_cases.mutate`)."""
 
-    value: str
-    #: The session it decodes to, or ``None`` for one that must be refused.
-    data: dict[str, t.Any] | None
-    #: Whether any change to the value must make it invalid. Flask's own
-    #: format isn't strict: itsdangerous skips stray characters in the
-    #: signature, so a mutated copy may still give the same session.
-    strict: bool
+    def build(seed: Seed, ops: bytes) -> tuple[str, Seed]:
+        return mutate(seed.value, ops, seeds), seed
 
-
-_NASTY = (
-    ".",
-    "=",
-    '"',
-    "\\",
-    ";",
-    ",",
-    " ",
-    "\t",
-    "\x00",
-    "\xff",
-    "\x7f",
-    "-",
-    "_",
-    "+",
-    "/",
-    "A",
-    "z",
-    "0",
-    "%",
-    "é",
-)
-_HEADERS = ("1", "1t", "1z", "1tz", "2", "", "1zt", "1zz", "t", "z", "01", "1 ")
-
-
-@st.composite
-def mutations(draw: st.DrawFn, seeds: t.Sequence[Seed]) -> tuple[str, Seed]:
-    """A seed cookie with zero to three mutations: changed, added or removed
-    characters, truncation, segments dropped, repeated, swapped or taken
-    from another seed, another format header, quoting."""
-    seed = draw(st.sampled_from(seeds))
-    value = seed.value
-    for _ in range(draw(st.integers(0, 3))):
-        op = draw(st.integers(0, 10))
-        pos = draw(st.integers(0, len(value)))
-        char = draw(
-            st.one_of(st.sampled_from(_NASTY), st.characters(max_codepoint=255))
-        )
-        parts = value.split(".")
-        if op == 0 and pos < len(value):
-            value = value[:pos] + char + value[pos + 1 :]
-        elif op == 1:
-            value = value[:pos] + char + value[pos:]
-        elif op == 2 and pos < len(value):
-            value = value[:pos] + value[pos + 1 :]
-        elif op == 3:
-            value = value[:pos]
-        elif op == 4 and len(parts) > 1:
-            i = draw(st.integers(0, len(parts) - 1))
-            value = ".".join(parts[:i] + parts[i + 1 :])
-        elif op == 5:
-            i = draw(st.integers(0, len(parts) - 1))
-            value = ".".join(parts[: i + 1] + parts[i:])
-        elif op == 6 and len(parts) > 1:
-            i, j = draw(st.permutations(range(len(parts))))[:2]
-            parts[i], parts[j] = parts[j], parts[i]
-            value = ".".join(parts)
-        elif op == 7:
-            parts[0] = draw(st.sampled_from(_HEADERS))
-            value = ".".join(parts)
-        elif op == 8:
-            other = draw(st.sampled_from(seeds)).value.split(".")
-            i = draw(st.integers(0, min(len(parts), len(other)) - 1))
-            parts[i] = other[i]
-            value = ".".join(parts)
-        elif op == 9:
-            value = f'"{value}"'
-        elif op == 10 and pos < len(value):
-            c = value[pos]
-            value = value[:pos] + c.swapcase() + value[pos + 1 :]
-    return value, seed
-
-
-def wsgi_text(raw: bytes) -> str:
-    """Bytes as a WSGI server puts them in the environ (latin-1)."""
-    return raw.decode("latin-1")
+    return st.builds(build, st.sampled_from(seeds), st.binary(max_size=16))
 
 
 #: Cookie values with no structure at all.
@@ -203,8 +126,3 @@ random_values = st.one_of(
         max_size=300,
     ),
 )
-
-
-def zip_bomb(size: int = 10 * 1024 * 1024) -> bytes:
-    """A few kilobytes that inflate to ``size`` bytes."""
-    return zlib.compress(b"[0,0,{" + b" " * size + b"}]", 9)
