@@ -8,6 +8,7 @@ No hypothesis here: the fuzz target runs without it.
 
 from __future__ import annotations
 
+import os
 import time
 import typing as t
 import zlib
@@ -20,11 +21,16 @@ from flask_scopes.codec import FLASH_SALT
 from flask_scopes.codec import KeyRing
 from flask_scopes.codec import SESSION_SALT
 from flask_scopes.codec import SessionCodec
+from itsdangerous import TimestampSigner
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.sansio.http import parse_cookie
 
 SECRET = "cookie-cases-secret"
 OLD_SECRET = "cookie-cases-old-secret"
 LIMIT = 4093
+#: When the seeds were signed: fixed for a process and its children, so
+#: that a seed made twice is the same value.
+NOW = int(os.environ.setdefault("COOKIE_CASES_NOW", str(int(time.time()))))
 
 
 class Seed(t.NamedTuple):
@@ -55,7 +61,7 @@ def make_seeds() -> list[Seed]:
     and well-formed ones it must refuse (another key, another salt)."""
     app = make_app()
     codec = app.session_interface.runtime(app).codec  # type: ignore[attr-defined]
-    now = int(time.time())
+    now = NOW
     plain = {"user": "ann", "n": 1}
     tagged = {"when": datetime(2024, 1, 2, 3, 4, 5, 6), "raw": b"\x00\xff"}
     large = {"blob": "abc" * 700}
@@ -69,19 +75,33 @@ def make_seeds() -> list[Seed]:
     for salt, key in ((FLASH_SALT, SECRET), (SESSION_SALT, "another-key")):
         other = SessionCodec(KeyRing(key.encode(), [], salt), LIMIT, 65536)
         seeds.append(Seed(other.encode(now, now, plain), None, True))
-    flask_app = Flask(__name__)
-    flask_app.secret_key = SECRET
-    signer = SecureCookieSessionInterface().get_signing_serializer(flask_app)
-    assert signer is not None
     # Sessions of their own, so that a value in our format can't pass for
     # one of these.
     for d in ({"user": "flask", "n": 2}, {"blob": "xyz" * 700}):
-        seeds.append(Seed(signer.dumps(d), d, False))
-    flask_app.secret_key = "another-key"
-    foreign = SecureCookieSessionInterface().get_signing_serializer(flask_app)
-    assert foreign is not None
-    seeds.append(Seed(foreign.dumps(plain), None, False))
+        seeds.append(Seed(flask_cookie(SECRET, d), d, False))
+    seeds.append(Seed(flask_cookie("another-key", plain), None, False))
     return seeds
+
+
+class _FixedTimestampSigner(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return NOW
+
+
+def flask_cookie(secret: str, data: dict[str, t.Any]) -> str:
+    """A cookie as Flask's own session writes it, dated :data:`NOW`."""
+    interface = SecureCookieSessionInterface()
+    serializer = URLSafeTimedSerializer(
+        secret,
+        salt=interface.salt,
+        serializer=interface.serializer,
+        signer=_FixedTimestampSigner,
+        signer_kwargs={
+            "key_derivation": interface.key_derivation,
+            "digest_method": interface.digest_method,
+        },
+    )
+    return serializer.dumps(data)
 
 
 NASTY = (
