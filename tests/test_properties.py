@@ -231,6 +231,31 @@ def test_random_session_cookie_is_empty(value: str) -> None:
     check_hostile(f"session={value}")
 
 
+@pytest.fixture(scope="module")
+def mode_app(mode: tuple[str, dict[str, t.Any]]) -> tuple[Box, Flask]:
+    box = Box()
+    return box, build_app(box, TESTING=False, SECRET_KEY="mode-secret", **mode[1])
+
+
+@fast
+@given(value=st.one_of(random_values, mutations(SEEDS).map(lambda m: m[0])))
+def test_any_session_cookie_in_every_mode(
+    mode_app: tuple[Box, Flask], value: str
+) -> None:
+    """In every mode, junk or a cookie from another secret gives an empty
+    session, and every cookie sent back fits the limit."""
+    box, app = mode_app
+    box.outgoing = {"unset": True}
+    client = app.test_client(use_cookies=False)
+    response = client.get(
+        "/read", environ_overrides={"HTTP_COOKIE": f"session={value}"}
+    )
+    assert response.status_code == 200
+    assert box.outgoing == {}
+    for h in response.headers.getlist("Set-Cookie"):
+        assert len(h.encode()) <= LIMIT
+
+
 @fast
 @given(header=random_values)
 def test_random_cookie_header(header: str) -> None:
