@@ -4,7 +4,7 @@ Serves the test app (``tests/load/app.py``) under gunicorn on 127.0.0.1,
 runs N concurrent clients of M steps each (count in the session, flash a
 message), and prints requests, errors, lost updates and throughput. With
 ``--outage``, redis-server is killed a third of the way through and started
-again after ``--outage-seconds``.
+again after ``--outage-seconds`` (and at least ten outage 503s).
 
     python benchmarks/bench_load.py --mode cookie
     python benchmarks/bench_load.py --mode redis --outage
@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--time-limit", type=float, default=300.0)
     parser.add_argument("--outage", action="store_true", help="kill redis midway")
-    parser.add_argument("--outage-seconds", type=float, default=3.0)
+    parser.add_argument(
+        "--outage-seconds", type=float, default=3.0, help="shortest outage"
+    )
     parser.add_argument(
         "--disconnects", type=int, default=0, help="rounds of early-leaving clients"
     )
@@ -66,11 +68,11 @@ def main(argv: list[str] | None = None) -> int:
             during = None
             if args.outage:
                 after = args.clients * args.requests // 3
-                during = redis_outage(redis, after, args.outage_seconds)
+                during = redis_outage(redis, after, min_outage=args.outage_seconds)
             elif args.disconnects:
                 rounds = args.disconnects
 
-                def during(count: object) -> list[str]:
+                def during(progress: object) -> list[str]:
                     problems = disconnects(server.port, rounds)
                     return [f"{rounds * 5} early disconnects, problems: {problems}"]
 

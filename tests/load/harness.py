@@ -222,6 +222,34 @@ def update_jar(jar: dict[str, str], header: str) -> None:
         jar[name] = value
 
 
+class Progress:
+    """Counts, across all clients, successful steps and outage 503s, so a
+    fault can be timed against them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ok = 0
+        self._outage = 0
+
+    def step(self) -> None:
+        with self._lock:
+            self._ok += 1
+
+    def outage_seen(self) -> None:
+        with self._lock:
+            self._outage += 1
+
+    @property
+    def ok(self) -> int:
+        with self._lock:
+            return self._ok
+
+    @property
+    def outage(self) -> int:
+        with self._lock:
+            return self._outage
+
+
 @dataclass
 class ClientResult:
     """What one client saw."""
@@ -286,8 +314,8 @@ class LoadClient:
         self._pending: list[str] = []
         self._last_message: str | None = None
         self._maybe_applied = 0
-        #: Counts successful steps across all clients (for fault timing).
-        self.progress: t.Callable[[], None] = lambda: None
+        #: Shared with the other clients, for timing faults.
+        self.progress = Progress()
 
     def run(self) -> ClientResult:
         r = self.result
@@ -314,9 +342,10 @@ class LoadClient:
             r.statuses[status] += 1
             if 200 <= status < 300:
                 self._success(json.loads(body), message)
-                self.progress()
+                self.progress.step()
             elif status == 503 and OUTAGE_TEXT in body.decode("utf-8", "replace"):
                 r.outage += 1
+                self.progress.outage_seen()
                 if b"save" in body:
                     r.outage_on_save += 1
                     self._maybe_applied += 1
@@ -491,27 +520,16 @@ def run_load(
     mode: str = "cookie",
     time_limit: float = 120.0,
     attempts_factor: int = 3,
-    during: t.Callable[[t.Callable[[], int]], list[str]] | None = None,
+    during: t.Callable[[Progress], list[str]] | None = None,
 ) -> LoadResult:
     """Run ``clients`` concurrent clients of ``steps`` steps each.
 
-    :param during: Runs in its own thread while the clients run, given a
-        function that returns the number of successful steps so far (to
-        time a fault); returns notes for the report.
+    :param during: Runs in its own thread while the clients run, given the
+        clients' :class:`Progress` (to time a fault); returns notes for the
+        report.
     """
     deadline = time.monotonic() + time_limit
-    done = 0
-    lock = threading.Lock()
-
-    def progress() -> None:
-        nonlocal done
-        with lock:
-            done += 1
-
-    def count() -> int:
-        with lock:
-            return done
-
+    progress = Progress()
     load_clients = []
     for i in range(clients):
         client = LoadClient(port, f"c{i}", steps, steps * attempts_factor, deadline)
@@ -522,7 +540,7 @@ def run_load(
     fault = None
     if during is not None:
         fault = threading.Thread(
-            target=lambda: notes.extend(during(count)), daemon=True
+            target=lambda: notes.extend(during(progress)), daemon=True
         )
     started = time.monotonic()
     for thread in threads:
@@ -544,26 +562,37 @@ def run_load(
 def redis_outage(
     server: t.Any,
     after: int,
-    outage_seconds: float = 2.0,
+    min_outage: float = 1.0,
+    min_errors: int = 10,
+    max_outage: float = 20.0,
     hard: bool = True,
-) -> t.Callable[[t.Callable[[], int]], list[str]]:
+) -> t.Callable[[Progress], list[str]]:
     """A fault for :func:`run_load`: once ``after`` steps succeeded, kill
-    redis-server (``SIGKILL`` when ``hard``), keep it down for
-    ``outage_seconds``, and start it again on the same port and data."""
+    redis-server (``SIGKILL`` when ``hard``), and start it again on the same
+    port and data once it has been down ``min_outage`` seconds and the
+    clients have seen ``min_errors`` outage 503s (whatever the store
+    client's retries), or after ``max_outage`` seconds."""
 
-    def fault(count: t.Callable[[], int]) -> list[str]:
+    def fault(progress: Progress) -> list[str]:
         limit = time.monotonic() + 60
-        while count() < after and time.monotonic() < limit:
+        while progress.ok < after and time.monotonic() < limit:
             time.sleep(0.01)
-        before = count()
+        before = progress.ok
+        errors = progress.outage
         killed = time.monotonic()
         server.stop(hard=hard)
-        time.sleep(outage_seconds)
+        while time.monotonic() - killed < max_outage and (
+            time.monotonic() - killed < min_outage
+            or progress.outage - errors < min_errors
+        ):
+            time.sleep(0.02)
+        down = time.monotonic() - killed
+        seen = progress.outage - errors
         server.start()
-        back = time.monotonic()
         return [
             f"redis-server {'killed' if hard else 'stopped'} after {before}"
-            f" successful steps, back after {back - killed:.2f} s",
+            f" successful steps; down {down:.2f} s, {seen} outage 503s meanwhile;"
+            f" back after {time.monotonic() - killed:.2f} s",
         ]
 
     return fault
