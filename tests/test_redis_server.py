@@ -26,8 +26,18 @@ def test_binary_is_found() -> None:
     assert find_redis_server() is not None
 
 
-def test_kill_and_restart_keep_acknowledged_writes(server: RedisServer) -> None:
+@pytest.fixture
+def client(server: RedisServer) -> t.Iterator[t.Any]:
     client = redis.Redis.from_url(server.url, socket_timeout=2)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def test_kill_and_restart_keep_acknowledged_writes(
+    server: RedisServer, client: t.Any
+) -> None:
     client.set("kept", b"1")
     port = server.port
     server.stop(hard=True)

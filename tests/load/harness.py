@@ -197,14 +197,15 @@ def request(
         if jar:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
         conn.request(method, path, headers=headers)
-        response = conn.getresponse()
-        body = response.read()
-        set_cookies = response.msg.get_all("Set-Cookie") or []
+        with conn.getresponse() as response:
+            body = response.read()
+            status = response.status
+            set_cookies = response.msg.get_all("Set-Cookie") or []
     finally:
         conn.close()
     for header in set_cookies:
         update_jar(jar, header)
-    return response.status, body, set_cookies
+    return status, body, set_cookies
 
 
 def update_jar(jar: dict[str, str], header: str) -> None:
