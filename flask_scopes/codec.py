@@ -25,6 +25,8 @@ import json
 import typing as t
 import zlib
 from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
 from uuid import UUID
 
 from itsdangerous import BadSignature
@@ -66,6 +68,7 @@ def _make_json_dumps() -> t.Callable[[t.Any], str]:
 _json_dumps = _make_json_dumps()
 _scan_plain = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _scan_tagged: t.Callable[[str, int], tuple[t.Any, int]]
+_ZERO = timedelta(0)
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 #: Header -> (tagged, compressed).
 _HEADERS = {
@@ -115,10 +118,12 @@ def decompress(data: bytes, limit: int) -> bytes:
     """Inflate ``data``, refusing to produce more than ``limit`` bytes."""
     inflater = zlib.decompressobj()
     try:
-        out = inflater.decompress(data, limit)
+        # One byte over the limit shows that it inflates past it (and a
+        # max_length of 0 would mean no limit at all).
+        out = inflater.decompress(data, limit + 1)
     except zlib.error as e:
         raise BadCookie(f"bad compressed data: {e}") from None
-    if inflater.unconsumed_tail or not inflater.eof:
+    if len(out) > limit or inflater.unconsumed_tail or not inflater.eof:
         raise BadCookie(f"compressed data is truncated or inflates past {limit} bytes")
     return out
 
@@ -155,11 +160,12 @@ def _tag(value: t.Any, path: str) -> t.Any:
                 raise SessionValueError(f"{path} key {key!r}", key)
             out[key] = _tag(item, f"{path}[{key!r}]")
         if len(out) == 1:
-            key = next(iter(out))
+            ((key, item),) = out.items()
             if key.startswith(" "):
-                # A dict that would read as a tag: its key is escaped, so
-                # that the inner value is not taken for a tag when read.
-                return {" di": {f"{key}__": out[key]}}
+                # It could read as a tag: escape the key so that it doesn't.
+                # The decoder works inside out, so the inner dict must not
+                # look like a tag either.
+                return {" di": {f"{key}__": item}}
         return out
     if kind is list:
         return [_tag(item, f"{path}[{i}]") for i, item in enumerate(value)]
@@ -176,23 +182,47 @@ def _tag(value: t.Any, path: str) -> t.Any:
     raise SessionValueError(path, value)
 
 
+def _datetime(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    # Some Pythons read an offset under one second, "+00:00:00.000001", as
+    # UTC; read it by hand so that the offset comes back as it was written.
+    if value.utcoffset() == _ZERO and text[-16:-15] in ("+", "-"):
+        micro = int(text[-6:]) if text[-7:-6] == "." else 0
+        if micro and text[-15:-7] == "00:00:00":
+            sign = -1 if text[-16] == "-" else 1
+            value = value.replace(tzinfo=timezone(timedelta(microseconds=sign * micro)))
+    return value
+
+
+_STRING_TAGS = frozenset({" b", " m", " u", " dt"})
+
+
 def _untag(value: dict[str, t.Any]) -> t.Any:
     if len(value) != 1:
         return value
     key, item = next(iter(value.items()))
+    # The encoder escapes every one-key dict whose key could be a tag, so a
+    # tag over the wrong type is a malformed value, not a dict.
+    if key in _STRING_TAGS:
+        if type(item) is not str:
+            raise ValueError(f"tag {key!r} over {type(item).__name__}")
+        if key == " b":
+            return base64.b64decode(item, validate=True)
+        if key == " m":
+            return Markup(item)
+        if key == " u":
+            return UUID(hex=item)
+        return _datetime(item)
     if key == " t":
+        if type(item) is not list:
+            raise ValueError(f"tag ' t' over {type(item).__name__}")
         return tuple(item)
-    if key == " b":
-        return base64.b64decode(item, validate=True)
-    if key == " m":
-        return Markup(item)
-    if key == " u":
-        return UUID(hex=item)
-    if key == " dt":
-        return datetime.fromisoformat(item)
-    if key == " di" and type(item) is dict and len(item) == 1:
-        escaped, inner = next(iter(item.items()))
-        return {escaped[:-2]: inner}
+    if key == " di":
+        if type(item) is dict and len(item) == 1:
+            ((inner, kept),) = item.items()
+            if inner.endswith("__"):
+                return {inner[:-2]: kept}
+        raise ValueError("malformed tag ' di'")
     return value
 
 
@@ -217,7 +247,14 @@ def dumps(created: int, touched: int, data: dict[str, t.Any]) -> tuple[bytes, bo
         raise SessionValueError(
             "session (nested too deeply, or a value that contains itself)", data
         ) from None
-    return _json_dumps(body).encode("utf-8"), tagged
+    text = _json_dumps(body)
+    try:
+        return text.encode("utf-8"), tagged
+    except UnicodeEncodeError:
+        # Lone surrogates, which Flask's session stores: UTF-8 can't carry
+        # them, so escape them (and all non-ASCII) as JSON allows.
+        text = json.dumps(body, separators=(",", ":"), ensure_ascii=True)
+        return text.encode("ascii"), tagged
 
 
 def largest_keys(data: t.Mapping[str, t.Any], count: int = 3) -> list[tuple[str, int]]:
@@ -443,8 +480,9 @@ class FlaskCookieReader:
             raw = decompress(raw, self.max_inflated)
         try:
             data = TaggedJSONSerializer().loads(raw.decode("utf-8"))
-        except (ValueError, TypeError, KeyError, RecursionError) as e:
-            raise BadCookie(f"Flask cookie: bad payload: {e}") from None
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+            # AttributeError: a tag over the wrong type, such as {" u": 0}.
+            raise BadCookie(f"Flask cookie: bad payload: {e!r}") from None
         if type(data) is not dict:
             raise BadCookie("Flask cookie: the payload is not a dict")
         return int(signed.timestamp()), data

@@ -1,0 +1,210 @@
+"""Cookie values for the hostile-input tests and the fuzz target: valid
+cookies of every shape (seeds), a mutator driven by bytes so that both
+hypothesis and a coverage-guided fuzzer can steer it, and what an app must
+make of the result.
+
+No hypothesis here: the fuzz target runs without it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import typing as t
+import zlib
+from datetime import datetime
+
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import TimestampSigner
+from itsdangerous import URLSafeTimedSerializer
+from werkzeug.sansio.http import parse_cookie
+
+from flask_scopes import Scopes
+from flask_scopes.codec import FLASH_SALT
+from flask_scopes.codec import KeyRing
+from flask_scopes.codec import SESSION_SALT
+from flask_scopes.codec import SessionCodec
+
+SECRET = "cookie-cases-secret"
+OLD_SECRET = "cookie-cases-old-secret"
+LIMIT = 4093
+#: When the seeds were signed: fixed for a process and its children, so
+#: that a seed made twice is the same value.
+NOW = int(os.environ.setdefault("COOKIE_CASES_NOW", str(int(time.time()))))
+
+
+class Seed(t.NamedTuple):
+    """A cookie value to mutate, and the session it must give untouched."""
+
+    value: str
+    #: The session it decodes to, or ``None`` for one that must be refused.
+    data: dict[str, t.Any] | None
+    #: Whether any change to the value must make it invalid. Flask's own
+    #: format isn't strict: itsdangerous skips stray characters in the
+    #: signature, so a mutated copy may still give the same session.
+    strict: bool
+
+
+def make_app(**config: t.Any) -> Flask:
+    """An app that accepts the seeds: :data:`SECRET`, with
+    :data:`OLD_SECRET` as a fallback."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=SECRET, SECRET_KEY_FALLBACKS=[OLD_SECRET])
+    app.config.update(config)
+    Scopes(app)
+    return app
+
+
+def make_seeds() -> list[Seed]:
+    """Valid cookies of every shape :func:`make_app` accepts (plain,
+    tagged, compressed, signed with the fallback key, in Flask's format),
+    and well-formed ones it must refuse (another key, another salt)."""
+    app = make_app()
+    codec = app.session_interface.runtime(app).codec  # type: ignore[attr-defined]
+    now = NOW
+    plain = {"user": "ann", "n": 1}
+    tagged = {"when": datetime(2024, 1, 2, 3, 4, 5, 6), "raw": b"\x00\xff"}
+    large = {"blob": "abc" * 700}
+    large_tagged = {"pairs": tuple(range(600))}
+    seeds = [
+        Seed(codec.encode(now, now, d), d, True)
+        for d in (plain, tagged, large, large_tagged)
+    ]
+    old = SessionCodec(KeyRing(OLD_SECRET.encode(), [], SESSION_SALT), LIMIT, 65536)
+    seeds.append(Seed(old.encode(now, now, plain), plain, True))
+    for salt, key in ((FLASH_SALT, SECRET), (SESSION_SALT, "another-key")):
+        other = SessionCodec(KeyRing(key.encode(), [], salt), LIMIT, 65536)
+        seeds.append(Seed(other.encode(now, now, plain), None, True))
+    # Sessions of their own, so that a value in our format can't pass for
+    # one of these.
+    for d in ({"user": "flask", "n": 2}, {"blob": "xyz" * 700}):
+        seeds.append(Seed(flask_cookie(SECRET, d), d, False))
+    seeds.append(Seed(flask_cookie("another-key", plain), None, False))
+    return seeds
+
+
+class _FixedTimestampSigner(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return NOW
+
+
+def flask_cookie(secret: str, data: dict[str, t.Any]) -> str:
+    """A cookie as Flask's own session writes it, dated :data:`NOW`."""
+    interface = SecureCookieSessionInterface()
+    serializer = URLSafeTimedSerializer(
+        secret,
+        salt=interface.salt,
+        serializer=interface.serializer,
+        signer=_FixedTimestampSigner,
+        signer_kwargs={
+            "key_derivation": interface.key_derivation,
+            "digest_method": interface.digest_method,
+        },
+    )
+    return serializer.dumps(data)
+
+
+NASTY = (
+    ".",
+    "=",
+    '"',
+    "\\",
+    ";",
+    ",",
+    " ",
+    "\t",
+    "\x00",
+    "\xff",
+    "\x7f",
+    "-",
+    "_",
+    "+",
+    "/",
+    "A",
+    "z",
+    "0",
+    "%",
+    "\xe9",
+)
+#: The format headers of our own cookie values.
+OUR_HEADERS = frozenset({"1", "1t", "1z", "1tz"})
+HEADERS = ("1", "1t", "1z", "1tz", "2", "", "1zt", "1zz", "t", "z", "01", "1 ")
+
+
+def mutate(value: str, ops: bytes, seeds: t.Sequence[Seed]) -> str:
+    """Apply up to four mutations to ``value``, each read from four bytes of
+    ``ops``: a character changed, added or removed, truncation, a dot
+    segment dropped, repeated, swapped or taken from another seed, another
+    format header, quoting, a changed case."""
+    for i in range(0, min(len(ops), 16) - 3, 4):
+        op, hi, lo, arg = ops[i : i + 4]
+        pos = (hi << 8 | lo) % (len(value) + 1)
+        char = NASTY[arg % len(NASTY)] if arg < 128 else chr(arg)
+        parts = value.split(".")
+        op %= 12
+        if op == 0 and pos < len(value):
+            value = value[:pos] + char + value[pos + 1 :]
+        elif op == 1:
+            value = value[:pos] + char + value[pos:]
+        elif op == 2 and pos < len(value):
+            value = value[:pos] + value[pos + 1 :]
+        elif op == 3:
+            value = value[:pos]
+        elif op == 4 and len(parts) > 1:
+            j = arg % len(parts)
+            value = ".".join(parts[:j] + parts[j + 1 :])
+        elif op == 5:
+            j = arg % len(parts)
+            value = ".".join(parts[: j + 1] + parts[j:])
+        elif op == 6 and len(parts) > 1:
+            a, b = hi % len(parts), arg % len(parts)
+            parts[a], parts[b] = parts[b], parts[a]
+            value = ".".join(parts)
+        elif op == 7:
+            parts[0] = HEADERS[arg % len(HEADERS)]
+            value = ".".join(parts)
+        elif op == 8:
+            other = seeds[arg % len(seeds)].value.split(".")
+            j = hi % min(len(parts), len(other))
+            parts[j] = other[j]
+            value = ".".join(parts)
+        elif op == 9:
+            value = f'"{value}"'
+        elif op == 10 and pos < len(value):
+            value = value[:pos] + value[pos].swapcase() + value[pos + 1 :]
+        elif op == 11:
+            value = value[:pos] + value[pos:] * (1 + arg % 3)
+    return value
+
+
+def allowed_sessions(
+    header: str, seeds: t.Sequence[Seed], name: str = "session"
+) -> list[dict[str, t.Any]]:
+    """What an app from :func:`make_app` may make of a ``Cookie`` header.
+
+    A value that is exactly a seed gives that seed's session; a value in our
+    format that isn't exactly a valid seed gives an empty session. Only a
+    value in Flask's format may also give the session of a Flask-format
+    seed, as itsdangerous skips stray characters in signatures.
+    """
+    found = parse_cookie(header).getlist(name)
+    if not found or len(set(found)) > 1:
+        return [{}]
+    value = found[0]
+    for seed in seeds:
+        if value == seed.value:
+            return [seed.data or {}]
+    if value.partition(".")[0] in OUR_HEADERS:
+        return [{}]
+    return [{}] + [s.data for s in seeds if not s.strict and s.data is not None]
+
+
+def zip_bomb(size: int = 10 * 1024 * 1024) -> bytes:
+    """A few kilobytes that inflate to ``size`` bytes."""
+    return zlib.compress(b"[0,0,{" + b" " * size + b"}]", 9)
+
+
+def wsgi_text(raw: bytes) -> str:
+    """Bytes as a WSGI server puts them in the environ (latin-1)."""
+    return raw.decode("latin-1")
