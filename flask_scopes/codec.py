@@ -148,6 +148,18 @@ def _is_plain(value: t.Any) -> bool:
     return False
 
 
+_IMMUTABLE = _SCALARS | {bytes, datetime, UUID, Markup}
+
+
+def _is_immutable(value: t.Any) -> bool:
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return True
+    if kind is tuple:
+        return all(map(_is_immutable, value))
+    return False
+
+
 def _tag(value: t.Any, path: str) -> t.Any:
     """Make ``value`` JSON-ready, tagging what JSON can't carry."""
     kind = type(value)
@@ -387,10 +399,32 @@ class SessionCodec:
     #: more time than the bytes it saves are worth.
     compress_threshold = 1024
 
+    #: How many cookie values this codec wrote or verified are remembered
+    #: with what they decode to, so that the same value seen again (every
+    #: request that only reads the session sends the cookie unchanged) is
+    #: not verified and parsed again. Only sessions whose values are all
+    #: immutable (str, int, float, bool, None, bytes, datetime, UUID,
+    #: Markup, and tuples of those) are remembered, and a copy of the
+    #: mapping is handed out each time. ``0`` turns it off.
+    remembered = 1024
+
     def __init__(self, keys: KeyRing, max_length: int, max_inflated: int) -> None:
         self.keys = keys
         self.max_length = max_length
         self.max_inflated = max_inflated
+        self._seen: dict[str, tuple[int, int, dict[str, t.Any], int]] = {}
+
+    def _remember(
+        self, value: str, created: int, touched: int, data: dict[str, t.Any], index: int
+    ) -> None:
+        if not self.remembered:
+            return
+        for item in dict.values(data):
+            if not _is_immutable(item):
+                return
+        if len(self._seen) >= self.remembered:
+            self._seen.clear()
+        self._seen[value] = (created, touched, dict(dict.items(data)), index)
 
     def encode(self, created: int, touched: int, data: dict[str, t.Any]) -> str:
         raw, tagged = dumps(created, touched, data)
@@ -402,7 +436,9 @@ class SessionCodec:
             if len(packed) < len(raw):
                 raw = packed
                 header += "z"
-        return self.keys.sign(f"{header}.{b64encode(raw)}")
+        value = self.keys.sign(f"{header}.{b64encode(raw)}")
+        self._remember(value, created, touched, data, 0)
+        return value
 
     def is_own(self, value: str) -> bool:
         """Whether ``value`` is in this codec's format, valid or not."""
@@ -415,6 +451,10 @@ class SessionCodec:
             verified it.
         :raises BadCookie: Why the value was refused.
         """
+        seen = self._seen.get(value)
+        if seen is not None:
+            created, touched, data, index = seen
+            return created, touched, data.copy(), index
         if len(value) > self.max_length:
             raise BadCookie(f"{len(value)} characters, over {self.max_length}")
         message, index = self.keys.unsign(value)
@@ -430,6 +470,7 @@ class SessionCodec:
         if compressed:
             raw = decompress(raw, self.max_inflated)
         created, touched, data = loads(raw, tagged)
+        self._remember(value, created, touched, data, index)
         return created, touched, data, index
 
 

@@ -4,7 +4,9 @@ import hashlib
 import hmac
 import typing as t
 import zlib
+from datetime import datetime
 from enum import Enum
+from uuid import UUID
 
 import pytest
 
@@ -134,3 +136,50 @@ def test_largest_keys() -> None:
     data: dict[str, t.Any] = {"small": 1, "big": "x" * 100, "mid": "y" * 10}
     assert [key for key, _ in largest_keys(data)] == ["big", "mid", "small"]
     assert largest_keys(data, 1)[0][1] > 100
+
+
+def test_remembered_values_hand_out_copies(codec: SessionCodec) -> None:
+    value = codec.encode(1, 2, {"user": "alice", "n": 1})
+    first = codec.decode(value)[2]
+    first["user"] = "mallory"
+    assert codec.decode(value) == (1, 2, {"user": "alice", "n": 1}, 0)
+
+
+@pytest.mark.parametrize(
+    "mutable", [[1], {"a": [1]}, (1, [1])], ids=["list", "dict", "tuple of list"]
+)
+def test_mutable_values_are_parsed_afresh(codec: SessionCodec, mutable: t.Any) -> None:
+    value = codec.encode(1, 2, {"v": mutable})
+    inner = codec.decode(value)[2]["v"]
+    (inner[1] if isinstance(inner, tuple) else inner).clear()
+    assert codec.decode(value)[2] == {"v": mutable}
+
+
+def test_immutable_typed_values_are_remembered(codec: SessionCodec) -> None:
+    data = {"when": datetime(2026, 1, 1), "id": UUID(int=1), "pair": (1, b"x")}
+    value = codec.encode(1, 2, data)
+    assert codec.decode(value)[2] == data
+    assert codec.decode(value)[2] is not codec.decode(value)[2]
+
+
+@pytest.mark.parametrize("remembered", [0, 1, 3])
+def test_remembering_is_bounded(remembered: int) -> None:
+    class Small(SessionCodec):
+        pass
+
+    Small.remembered = remembered
+    codec = Small(KeyRing(b"key", (), SESSION_SALT), 4093, 64 * 1024)
+    values = [codec.encode(0, 0, {"n": n}) for n in range(10)]
+    for n, value in enumerate(values * 2):
+        assert codec.decode(value)[2] == {"n": n % 10}
+    forged = values[0][:-2] + ("AA" if values[0][-2:] != "AA" else "BB")
+    with pytest.raises(BadCookie):
+        codec.decode(forged)
+
+
+def test_remembered_value_of_a_fallback_key_keeps_its_index() -> None:
+    old = SessionCodec(KeyRing(b"old", (), SESSION_SALT), 4093, 1024)
+    value = old.encode(0, 0, {"x": 1})
+    new = SessionCodec(KeyRing(b"new", (b"old",), SESSION_SALT), 4093, 1024)
+    assert new.decode(value)[3] == 1
+    assert new.decode(value)[3] == 1
