@@ -46,14 +46,17 @@ class SessionValueError(ScopesError, TypeError):
 
     :param path: Where the value sits, for example ``session['cart'][2]``.
     :param value: The offending value.
+    :param reason: Why it can't be stored, when the reason is not its type.
     """
 
-    def __init__(self, path: str, value: object) -> None:
+    def __init__(self, path: str, value: object, reason: str | None = None) -> None:
         kind = type(value).__qualname__
         super().__init__(
-            f"{path} holds a value of type {kind!r}, which the session can't"
-            " store. Store str, int, float, bool, None, list, tuple, dict with"
-            " str keys, bytes, datetime, UUID or Markup values instead."
+            f"{path} {reason}"
+            if reason
+            else f"{path} holds a value of type {kind!r}, which the session"
+            " can't store. Store str, int, float, bool, None, list, tuple, dict"
+            " with str keys, bytes, datetime, UUID or Markup values instead."
         )
         #: Where the value sits in the session.
         self.path = path

@@ -390,7 +390,10 @@ class ServerSessions:
             bound = binding(session)
         except BadCookie:
             raise SessionValueError(
-                f"session[{USER_KEY!r}] (set it with bind_user)", session[USER_KEY]
+                f"session[{USER_KEY!r}]",
+                session[USER_KEY],
+                "is reserved for session.bind_user(): bind the user with it"
+                " instead of writing the key.",
             ) from None
         uref = None if bound is None else user_ref(bound[0])
         value = encode_entry(created, now, session)

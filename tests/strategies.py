@@ -67,7 +67,10 @@ values = st.recursive(scalars, _containers, max_leaves=12)
 
 #: Whole sessions. ``_permanent`` is left out: it changes the cookie's
 #: lifetime, not how values are kept.
-sessions = st.dictionaries(keys.filter(lambda k: k != "_permanent"), values, max_size=6)
+#: Keys with a meaning of their own: ``_permanent`` is a bool, ``_flashes``
+#: stands for the flash scope and ``_scopes_user`` is set by bind_user.
+RESERVED = frozenset({"_permanent", "_flashes", "_scopes_user"})
+sessions = st.dictionaries(keys.filter(lambda k: k not in RESERVED), values, max_size=6)
 
 
 def assert_same(expected: t.Any, actual: t.Any, path: str = "session") -> None:

@@ -27,6 +27,7 @@ from flask_scopes import Scopes
 from flask_scopes import ScopesError
 from flask_scopes import SessionStore
 from flask_scopes import SessionStoreUnavailable
+from flask_scopes import SessionValueError
 from flask_scopes import StoreEvictionWarning
 from flask_scopes.serverside import decode_entry
 from flask_scopes.serverside import encode_entry
@@ -970,3 +971,18 @@ def test_cookie_mode_revocation_outage(
     assert app.test_client().get("/set/a/1").status_code == 200
     redis_server.start()
     assert client.get("/get/user").text == "'42'"
+
+
+def test_writing_the_reserved_user_key_is_refused(
+    store_app: t.Callable[..., Flask],
+) -> None:
+    app = store_app()
+
+    @app.get("/forge")
+    def forge() -> str:
+        session["_scopes_user"] = "alice"  # not what bind_user records
+        session["x"] = 1
+        return "ok"
+
+    with pytest.raises(SessionValueError, match="reserved for session.bind_user"):
+        app.test_client().get("/forge")
