@@ -11,6 +11,7 @@ environment.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -99,10 +100,12 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     @app.get("/inspect")
     def inspect() -> str:
         cookie_name = app.config["SESSION_COOKIE_NAME"]
+        cookie = request.cookies.get(cookie_name, "")
         return render_template(
             "inspect.html",
             data=json.dumps(dict(session), indent=2, default=repr, sort_keys=True),
-            cookie=request.cookies.get(cookie_name, ""),
+            cookie=cookie,
+            readable=readable_part(cookie),
             cookie_name=cookie_name,
             flash_cookie=request.cookies.get(
                 app.config["SCOPES_FLASH_COOKIE_NAME"], ""
@@ -111,6 +114,20 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
         )
 
     return app
+
+
+def readable_part(cookie: str) -> str | None:
+    """What anyone holding a signed session cookie can read in it: the
+    middle part is base64 of ``[created, touched, data]``. ``None`` for
+    encrypted, compressed or server-side cookies."""
+    header, _, rest = cookie.partition(".")
+    if header not in ("1", "1t"):
+        return None
+    body = rest.partition(".")[0]
+    try:
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+    except ValueError:
+        return None
 
 
 app = create_app()

@@ -170,6 +170,13 @@ def test_tampered_cookie_signs_out_without_an_error_page(page: t.Any) -> None:
     assert page.locator("#login-link").count() == 1
 
 
+def test_inspect_shows_what_the_cookie_reveals(page: t.Any) -> None:
+    sign_in(page, "carol")
+    page.goto("/inspect")
+    assert '"user": "carol"' in page.inner_text("#session-data")
+    assert '"user":"carol"' in page.inner_text("#session-readable")
+
+
 def test_visit_counter_counts(page: t.Any) -> None:
     page.goto("/")
     first = int(page.inner_text("#visits"))
