@@ -31,7 +31,7 @@ from .stores import purge_expired
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Flask
 
-    from .interface import Runtime
+    from .runtime import Runtime
 
 #: The ``flask scopes`` command group.
 scopes_cli = AppGroup("scopes", help="Work with the session and flash scopes.")

@@ -28,7 +28,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Request
     from flask.wrappers import Response
 
-    from .interface import Runtime
+    from .runtime import Runtime
 
 logger = logging.getLogger("flask_scopes")
 

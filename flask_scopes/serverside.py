@@ -37,8 +37,8 @@ from .session import USER_KEY
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Response
 
-    from .interface import Runtime
     from .interface import ScopesSessionInterface
+    from .runtime import Runtime
     from .session import ScopesSession
     from .settings import Settings
     from .stores import SessionStore
