@@ -1,5 +1,5 @@
-"""The ``flask scopes`` command group: make a secret key, and look inside a
-session cookie with the app's keys.
+"""The ``flask scopes`` command group: make a secret key, look inside a
+session cookie with the app's keys, and purge expired server-side sessions.
 
 :meth:`Scopes.init_app <flask_scopes.Scopes.init_app>` adds the group to
 ``app.cli``. The commands find the app through the app context, so the one
@@ -24,8 +24,15 @@ from markupsafe import Markup
 
 from .codec import BadCookie
 from .codec import FlaskCookieReader
+from .crypto import is_encrypted
 from .errors import ScopesError
+from .errors import SessionStoreUnavailable
 from .interface import ScopesSessionInterface
+from .serverside import encode_entry
+from .serverside import entry_name
+from .serverside import entry_ttl
+from .serverside import NotAnIdCookie
+from .session import ScopesSession
 from .stores import purge_expired
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -77,8 +84,10 @@ def inspect_command(cookie: str, as_json: bool) -> None:
 
     COOKIE is the cookie's value, "name=value", a copy of a "Cookie:" or
     "Set-Cookie:" header, or "-" to read it from standard input. Prints the
-    data, the key that signed it, its times, its expiry and its size. Exits
-    with status 1 when the cookie is not valid, saying why.
+    data, the key that signed (or encrypted) it, its times, its expiry and
+    its size. With SCOPES_SESSION_STORE, the cookie carries a session id:
+    the session is loaded from the store. Exits with status 1 when the
+    cookie is not valid, saying why, or when the store can't be reached.
     """
     app = current_app
     interface = app.session_interface
@@ -96,11 +105,14 @@ def inspect_command(cookie: str, as_json: bool) -> None:
         )
     if cookie == "-":
         cookie = sys.stdin.read(MAX_INPUT + 1)
-    report = inspect_cookie(app, interface, runtime, cookie)
+    try:
+        report = inspect_cookie(app, interface, runtime, cookie)
+    except SessionStoreUnavailable as e:
+        raise click.ClickException(str(e)) from None
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        _print_report(report)
+        _print_report(report, runtime)
     if not report["valid"]:
         click.get_current_context().exit(1)
 
@@ -185,64 +197,174 @@ def _unquote(value: str) -> str:
 def inspect_cookie(
     app: Flask, interface: ScopesSessionInterface, runtime: Runtime, text: str
 ) -> dict[str, t.Any]:
-    """Verify and describe a session cookie as the app would read it now.
+    """Verify and describe a session cookie as the app would read it now:
+    a signed or an encrypted cookie, one written by Flask's own session, or,
+    with ``SCOPES_SESSION_STORE``, a signed session id whose entry is then
+    loaded from the store.
 
     :returns: A JSON-ready report. ``valid`` says whether the app would
         accept the cookie; ``reason`` says why not. A cookie whose signature
         verified but that has expired still reports its contents.
+    :raises SessionStoreUnavailable: The store could not be reached.
     """
     settings = runtime.settings
-    codec = runtime.codec
-    assert codec is not None
     report: dict[str, t.Any] = {"valid": False, "reason": None}
     try:
         value = extract_value(text, settings.cookie_name)
-        if codec.is_own(value):
-            created, touched, data, index = codec.decode(value)
-            report["format"] = "flask-scopes"
-        elif runtime.flask_reader is not None:
-            touched, data, index = _decode_flask(interface, runtime, value)
-            created = touched
-            report["format"] = "flask"
-        else:
-            raise BadCookie(
-                "not in flask-scopes' format, and"
-                " SCOPES_SESSION_ACCEPT_FLASK_COOKIES is off"
-            )
+        if runtime.server is not None and _inspect_stored(
+            interface, runtime, value, report
+        ):
+            return report
+        fmt, created, touched, data, index = _decode_cookie(interface, runtime, value)
     except BadCookie as e:
         report["reason"] = str(e)
         return report
 
     now = int(interface.clock())
     permanent = bool(data.get("_permanent"))
+    written = "encrypted" if settings.encrypt else "flask-scopes"
     report.update(
-        key="current" if index == 0 else "fallback",
-        key_name="SECRET_KEY" if index == 0 else f"SECRET_KEY_FALLBACKS[{index - 1}]",
+        format=fmt,
+        **_key(index),
         created=_iso(created),
         touched=_iso(touched),
         permanent=permanent,
-        reissue=index > 0 or report["format"] != "flask-scopes",
+        # Re-issued in the format the app writes now, or moved to the store.
+        reissue=index > 0 or fmt != written or runtime.server is not None,
     )
     expires, rule = _expiry(runtime, created, touched, permanent)
     report["expires"] = None if expires is None else _iso(expires)
     report["expires_by"] = rule
-    policy = runtime.session_cookie
     cookie_expires = None
     if permanent:
         cookie_expires = touched + settings.permanent_lifetime
         if settings.absolute_timeout is not None:
             cookie_expires = min(cookie_expires, created + settings.absolute_timeout)
-    report["size"] = len(value.encode("utf-8"))
-    report["header_size"] = policy.size(policy.header(value, cookie_expires, now))
-    report["max_size"] = policy.max_size
+    _sizes(runtime, value, cookie_expires, now, report)
     report["data"] = readable(data)
     try:
         interface.check_times(settings, created, touched, now, permanent)
+        if runtime.revocations is not None:
+            fraction = interface.idle_refresh_fraction
+            runtime.revocations.check_cookie(data, touched, now, fraction)
     except BadCookie as e:
         report["reason"] = str(e)
         return report
     report["valid"] = True
     return report
+
+
+def _decode_cookie(
+    interface: ScopesSessionInterface, runtime: Runtime, value: str
+) -> tuple[str, int, int, dict[str, t.Any], int]:
+    """Decode a session cookie with the codec that reads its format, as the
+    interface does.
+
+    :returns: The format, created, touched, the data, and the index of the
+        key that verified or opened it.
+    :raises BadCookie: Why the cookie is refused.
+    """
+    settings = runtime.settings
+    codec = runtime.codec
+    assert codec is not None
+    if codec.is_own(value):
+        created, touched, data, index = codec.decode(value)
+        fmt = "encrypted" if settings.encrypt else "flask-scopes"
+        return fmt, created, touched, data, index
+    if runtime.signed_codec is not None and runtime.signed_codec.is_own(value):
+        created, touched, data, index = runtime.signed_codec.decode(value)
+        return "flask-scopes", created, touched, data, index
+    if is_encrypted(value):
+        raise BadCookie("an encrypted cookie, but SCOPES_SESSION_ENCRYPT is off")
+    if runtime.flask_reader is not None:
+        touched, data, index = _decode_flask(interface, runtime, value)
+        return "flask", touched, touched, data, index
+    if settings.encrypt:
+        raise BadCookie(
+            "not an encrypted cookie, and SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED is off"
+        )
+    raise BadCookie(
+        "not in flask-scopes' format, and SCOPES_SESSION_ACCEPT_FLASK_COOKIES is off"
+    )
+
+
+def _inspect_stored(
+    interface: ScopesSessionInterface,
+    runtime: Runtime,
+    value: str,
+    report: dict[str, t.Any],
+) -> bool:
+    """Fill ``report`` for a session id cookie: verify the id, then load its
+    entry as the app would.
+
+    :returns: ``False`` when the value is not an id cookie (it may be a
+        cookie session from before the store, which the app moves into it).
+    :raises BadCookie: The id cookie's signature is not valid.
+    :raises SessionStoreUnavailable: The store could not be reached.
+    """
+    server = runtime.server
+    assert server is not None
+    try:
+        sid, uref, index = server.ids.load(value)
+    except NotAnIdCookie:
+        return False
+    settings = runtime.settings
+    report.update(
+        format="store",
+        **_key(index),
+        store=server.store.describe(),
+        entry=server.store.key(entry_name(sid, uref)),
+    )
+    session = ScopesSession()
+    try:
+        server._load([value], session)
+    except BadCookie as e:
+        report["reason"] = str(e)
+        _sizes(runtime, value, None, int(interface.clock()), report)
+        return True
+    assert session.created is not None and session.touched is not None
+    created, touched = session.created, session.touched
+    permanent = session.permanent
+    data = dict(session.items())
+    report.update(
+        created=_iso(created),
+        touched=_iso(touched),
+        permanent=permanent,
+        reissue=index > 0,
+    )
+    expires, rule = _expiry(runtime, created, touched, permanent, stored=True)
+    report["expires"] = None if expires is None else _iso(expires)
+    report["expires_by"] = rule
+    cookie_expires = None
+    if permanent:
+        cookie_expires = touched + entry_ttl(settings, created, touched, permanent)
+    _sizes(runtime, value, cookie_expires, int(interface.clock()), report)
+    report["stored_size"] = len(encode_entry(created, touched, data))
+    report["stored_max_size"] = settings.store_max_size
+    report["data"] = readable(data)
+    report["valid"] = True
+    return True
+
+
+def _key(index: int) -> dict[str, str]:
+    """The report's description of the key at ``index`` of the key ring."""
+    if index == 0:
+        return {"key": "current", "key_name": "SECRET_KEY"}
+    return {"key": "fallback", "key_name": f"SECRET_KEY_FALLBACKS[{index - 1}]"}
+
+
+def _sizes(
+    runtime: Runtime,
+    value: str,
+    expires: int | None,
+    now: int,
+    report: dict[str, t.Any],
+) -> None:
+    """Add the cookie's size, and its whole header's against the limit."""
+    policy = runtime.session_cookie
+    report["size"] = len(value.encode("utf-8"))
+    report["header_size"] = policy.size(policy.header(value, expires, now))
+    report["max_size"] = policy.max_size
 
 
 def _decode_flask(
@@ -267,16 +389,26 @@ def _decode_flask(
 
 
 def _expiry(
-    runtime: Runtime, created: int, touched: int, permanent: bool
+    runtime: Runtime,
+    created: int,
+    touched: int,
+    permanent: bool,
+    stored: bool = False,
 ) -> tuple[int | None, str | None]:
     """The last second the app accepts the session, and the rule that sets it.
-    ``(None, None)`` when only closing the browser ends it."""
+    ``(None, None)`` when only closing the browser ends it.
+
+    :param stored: The session is kept in the store, where a browser-lifetime
+        session lives for ``SCOPES_SESSION_STORE_TTL``.
+    """
     settings = runtime.settings
     limits = []
     if permanent:
         limits.append(
             (touched + settings.permanent_lifetime, "PERMANENT_SESSION_LIFETIME")
         )
+    elif stored:
+        limits.append((touched + settings.store_ttl, "SCOPES_SESSION_STORE_TTL"))
     if settings.idle_timeout is not None:
         limits.append((touched + settings.idle_timeout, "SCOPES_SESSION_IDLE_TIMEOUT"))
     if settings.absolute_timeout is not None:
@@ -319,43 +451,74 @@ def readable(value: t.Any) -> t.Any:
     return value
 
 
-def _print_report(report: dict[str, t.Any]) -> None:
-    if "data" not in report:
+def _next_use(report: dict[str, t.Any], runtime: Runtime) -> str:
+    """What the app does with a cookie it re-issues, for the report."""
+    if runtime.server is not None and report["format"] != "store":
+        return "moved into the store (SCOPES_SESSION_STORE) on its next use"
+    if runtime.settings.encrypt and report["format"] != "encrypted":
+        return "re-issued encrypted on its next use"
+    if report["format"] == "flask":
+        return "re-issued in flask-scopes' format on its next use"
+    return "re-issued under the current key on its next use"
+
+
+def _print_report(report: dict[str, t.Any], runtime: Runtime) -> None:
+    if "key" not in report:
         click.echo(f"Invalid session cookie: {report['reason']}.", err=True)
         return
+    stored = report["format"] == "store"
     if report["valid"]:
-        click.echo("Valid session cookie.")
-    else:
+        click.echo(
+            "Valid session cookie: a session id, for a session kept in the store."
+            if stored
+            else "Valid session cookie."
+        )
+    elif "data" in report:
         click.echo(
             f"Invalid session cookie: {report['reason']}. Its signature is"
             " valid; this is what it held:",
             err=True,
         )
-    signed = f"{report['key']} key ({report['key_name']})"
-    if report["format"] == "flask":
-        signed += (
-            "; written by Flask's built-in session, re-issued in flask-scopes'"
-            " format on its next use"
-        )
-    elif report["key"] != "current":
-        signed += "; re-issued under the current key on its next use"
-    if report["expires"] is None:
-        expires = "when the browser closes (no server-side limit)"
     else:
-        expires = f"{report['expires']} ({report['expires_by']})"
-    lines = [
-        ("Signed with", signed),
-        ("Created", report["created"]),
-        ("Last written", report["touched"]),
-        ("Permanent", "yes" if report["permanent"] else "no"),
-        ("Expires", expires),
-        (
-            "Size",
-            f"{report['size']} bytes; Set-Cookie header {report['header_size']}"
-            f" of {report['max_size']} bytes",
-        ),
-    ]
+        click.echo(
+            f"Invalid session cookie: {report['reason']}. Its signature is valid:",
+            err=True,
+        )
+    key = f"{report['key']} key ({report['key_name']})"
+    if report["format"] == "flask":
+        key += "; written by Flask's built-in session"
+    if report.get("reissue"):
+        key += f"; {_next_use(report, runtime)}"
+    lines = []
+    if report["format"] == "encrypted":
+        lines.append(("Encrypted", f"AES-256-GCM, with the {key}"))
+    else:
+        lines.append(("Signed with", key))
+    if stored:
+        lines += [("Store", report["store"]), ("Entry", report["entry"])]
+    if "data" in report:
+        if report["expires"] is None:
+            expires = "when the browser closes (no server-side limit)"
+        else:
+            expires = f"{report['expires']} ({report['expires_by']})"
+        lines += [
+            ("Created", report["created"]),
+            ("Last written", report["touched"]),
+            ("Permanent", "yes" if report["permanent"] else "no"),
+            ("Expires", expires),
+        ]
+    size = (
+        f"{report['size']} bytes; Set-Cookie header {report['header_size']}"
+        f" of {report['max_size']} bytes"
+    )
+    if "stored_size" in report:
+        size += (
+            f"; stored entry {report['stored_size']} of"
+            f" {report['stored_max_size']} bytes"
+        )
+    lines.append(("Size", size))
     for label, text in lines:
         click.echo(f"{label + ':':14}{text}")
-    click.echo("Data:")
-    click.echo(json.dumps(report["data"], indent=2, ensure_ascii=False))
+    if "data" in report:
+        click.echo("Data:")
+        click.echo(json.dumps(report["data"], indent=2, ensure_ascii=False))
