@@ -480,6 +480,8 @@ def test_inspect_revoked_cookie_session(make_app: MakeApp) -> None:
 
 
 def session_cookie(client: t.Any) -> str:
+    """The client's session cookie. An id cookie may begin with "-", so the
+    tests pass it after "--", as a shell user would."""
     found = client.get_cookie("session")
     assert found is not None
     return t.cast(str, found.value)
@@ -496,7 +498,7 @@ def test_inspect_stored_session(store_app: MakeApp, clock: FakeClock) -> None:
     client, value = logged_in(app)
     written = int(clock.now)
     clock.advance(10)
-    result = invoke(app, "inspect", value)
+    result = invoke(app, "inspect", "--", value)
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.startswith("Valid session cookie: a session id, for a session kept")
@@ -505,7 +507,7 @@ def test_inspect_stored_session(store_app: MakeApp, clock: FakeClock) -> None:
     assert f"Store:        {store.describe()}\n" in out
     assert f"Last written: {datetime.fromtimestamp(written, utc).isoformat()}" in out
     assert "(SCOPES_SESSION_STORE_TTL)" in out
-    data = report(invoke(app, "inspect", "--json", value))
+    data = report(invoke(app, "inspect", "--json", "--", value))
     assert data["valid"] is True
     assert data["reason"] is None
     assert data["format"] == "store"
@@ -522,6 +524,7 @@ def test_inspect_stored_session(store_app: MakeApp, clock: FakeClock) -> None:
     assert data["expires_by"] == "SCOPES_SESSION_STORE_TTL"
     assert data["size"] == len(value)
     assert 0 < data["stored_size"] < data["stored_max_size"] == 1024 * 1024
+    assert report(invoke(app, "inspect", "--json", f"session={value}")) == data
     # Looking changes nothing: the session reads the same afterwards.
     assert client.get("/get/user").text == "'42'"
 
@@ -529,7 +532,7 @@ def test_inspect_stored_session(store_app: MakeApp, clock: FakeClock) -> None:
 def test_inspect_stored_permanent_session(store_app: MakeApp, clock: FakeClock) -> None:
     app = store_app(PERMANENT_SESSION_LIFETIME=timedelta(days=2))
     _, value = logged_in(app, "/permanent")
-    data = report(invoke(app, "inspect", "--json", value))
+    data = report(invoke(app, "inspect", "--json", "--", value))
     assert data["valid"] and data["permanent"]
     expires = datetime.fromtimestamp(int(clock.now) + 2 * 86400, utc)
     assert data["expires"] == expires.isoformat()
@@ -541,7 +544,7 @@ def test_inspect_unknown_session_id(store_app: MakeApp) -> None:
     app = store_app()
     client, value = logged_in(app)
     client.get("/clear")
-    result = invoke(app, "inspect", value)
+    result = invoke(app, "inspect", "--", value)
     assert result.exit_code == 1
     assert result.stderr == (
         "Invalid session cookie: unknown or expired session id. Its signature"
@@ -550,7 +553,7 @@ def test_inspect_unknown_session_id(store_app: MakeApp) -> None:
     assert "Signed with:  current key (SECRET_KEY)" in result.stdout
     assert "Entry:        scopes:s:" in result.stdout
     assert "Data:" not in result.stdout
-    data = report(invoke(app, "inspect", "--json", value))
+    data = report(invoke(app, "inspect", "--json", "--", value))
     assert data["valid"] is False
     assert data["reason"] == "unknown or expired session id"
     assert data["format"] == "store"
@@ -561,9 +564,9 @@ def test_inspect_expired_stored_session(store_app: MakeApp, clock: FakeClock) ->
     app = store_app(SCOPES_SESSION_IDLE_TIMEOUT=600)
     _, value = logged_in(app)
     clock.advance(600)
-    assert invoke(app, "inspect", value).exit_code == 0
+    assert invoke(app, "inspect", "--", value).exit_code == 0
     clock.advance(1)
-    result = invoke(app, "inspect", value)
+    result = invoke(app, "inspect", "--", value)
     assert result.exit_code == 1
     # Redis expires the entry by its own clock; the others by the app's.
     assert "Invalid session cookie: " in result.stderr
@@ -573,7 +576,7 @@ def test_inspect_revoked_stored_session(store_app: MakeApp) -> None:
     app = store_app()
     _, value = logged_in(app)
     app.extensions["scopes"].revoke_user("42", app)
-    result = invoke(app, "inspect", value)
+    result = invoke(app, "inspect", "--", value)
     assert result.exit_code == 1
     assert "the session's user was revoked" in result.stderr
 
@@ -584,10 +587,10 @@ def test_inspect_forged_session_id(store_app: MakeApp) -> None:
     sid, signature = value[:43], value[-43:]
     other = "A" * 43 if sid != "A" * 43 else "B" * 43
     for forged in (f"{other}.{signature}", value[:-1] + "x", f"{sid}.{'A' * 43}"):
-        result = invoke(app, "inspect", forged)
+        result = invoke(app, "inspect", "--", forged)
         assert result.exit_code == 1
         assert "bad signature" in result.stderr
-        data = report(invoke(app, "inspect", "--json", forged))
+        data = report(invoke(app, "inspect", "--json", "--", forged))
         assert data == {"valid": False, "reason": "bad signature"}
 
 
@@ -595,12 +598,12 @@ def test_inspect_stored_session_under_a_fallback_key(store_app: MakeApp) -> None
     app = store_app(SECRET_KEY="old")
     _, value = logged_in(app)
     app.config.update(SECRET_KEY="new", SECRET_KEY_FALLBACKS=["old"])
-    result = invoke(app, "inspect", value)
+    result = invoke(app, "inspect", "--", value)
     assert result.exit_code == 0, result.output
     assert (
         "fallback key (SECRET_KEY_FALLBACKS[0]); re-issued under the current key"
     ) in result.stdout
-    data = report(invoke(app, "inspect", "--json", value))
+    data = report(invoke(app, "inspect", "--json", "--", value))
     assert (data["key"], data["reissue"]) == ("fallback", True)
     assert data["data"]["user"] == "42"
 
@@ -610,12 +613,12 @@ def test_inspect_cookie_session_in_store_mode(
 ) -> None:
     value = cookie_value(make_app())
     app = store_app()
-    result = invoke(app, "inspect", value)
+    result = invoke(app, "inspect", "--", value)
     assert result.exit_code == 0, result.output
     assert "moved into the store (SCOPES_SESSION_STORE) on its next use" in (
         result.stdout
     )
-    data = report(invoke(app, "inspect", "--json", value))
+    data = report(invoke(app, "inspect", "--json", "--", value))
     assert (data["format"], data["reissue"]) == ("flask-scopes", True)
     assert data["data"]["user"] == "ann"
 
@@ -627,7 +630,7 @@ def test_inspect_store_outage(tmp_path: t.Any, make_app: MakeApp) -> None:
     _, value = logged_in(app, "/set/a/1")
     path.rename(tmp_path / "away")
     path.write_text("not a directory")
-    for args in (["inspect", value], ["inspect", "--json", value]):
+    for args in (["inspect", "--", value], ["inspect", "--json", "--", value]):
         result = invoke(app, *args)
         assert result.exit_code == 1
         assert result.stdout == ""
@@ -645,7 +648,7 @@ def test_inspect_on_redis(redis_server: RedisServer, make_app: MakeApp) -> None:
     )
     add_routes(app, scopes)
     _, value = logged_in(app)
-    data = report(invoke(app, "inspect", "--json", value))
+    data = report(invoke(app, "inspect", "--json", "--", value))
     assert data["valid"] is True
     assert data["data"]["user"] == "42"
     # The entry named is the key Redis holds.
@@ -653,7 +656,7 @@ def test_inspect_on_redis(redis_server: RedisServer, make_app: MakeApp) -> None:
     assert data["entry"].startswith("myapp:scopes:s:")
     assert f"127.0.0.1:{redis_server.port}" in data["store"]
     redis_server.stop()
-    result = invoke(app, "inspect", value)
+    result = invoke(app, "inspect", "--", value)
     assert result.exit_code == 1
     assert "could not be reached to load the session" in result.stderr
     assert "Traceback" not in result.output
