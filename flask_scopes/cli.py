@@ -1,5 +1,5 @@
-"""The ``flask scopes`` command group: make a secret key, and look inside a
-session cookie with the app's keys.
+"""The ``flask scopes`` command group: make a secret key, look inside a
+session cookie with the app's keys, and purge expired server-side sessions.
 
 :meth:`Scopes.init_app <flask_scopes.Scopes.init_app>` adds the group to
 ``app.cli``. The commands find the app through the app context, so the one
@@ -8,29 +8,23 @@ group serves every app it is added to.
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import sys
 import typing as t
-from datetime import datetime
-from datetime import timezone
-from uuid import UUID
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from markupsafe import Markup
 
-from .codec import BadCookie
-from .codec import FlaskCookieReader
 from .errors import ScopesError
+from .errors import SessionStoreUnavailable
+from .inspection import inspect_cookie
+from .inspection import MAX_INPUT
 from .interface import ScopesSessionInterface
 from .stores import purge_expired
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from flask import Flask
-
     from .runtime import Runtime
 
 #: The ``flask scopes`` command group.
@@ -38,9 +32,6 @@ scopes_cli = AppGroup("scopes", help="Work with the session and flash scopes.")
 
 #: How many random bytes ``flask scopes secret`` draws by default.
 SECRET_BYTES = 48
-
-#: The most characters ``inspect`` reads from its argument or standard input.
-MAX_INPUT = 64 * 1024
 
 
 @scopes_cli.command("secret", with_appcontext=False)
@@ -77,8 +68,10 @@ def inspect_command(cookie: str, as_json: bool) -> None:
 
     COOKIE is the cookie's value, "name=value", a copy of a "Cookie:" or
     "Set-Cookie:" header, or "-" to read it from standard input. Prints the
-    data, the key that signed it, its times, its expiry and its size. Exits
-    with status 1 when the cookie is not valid, saying why.
+    data, the key that signed (or encrypted) it, its times, its expiry and
+    its size. With SCOPES_SESSION_STORE, the cookie carries a session id:
+    the session is loaded from the store. Exits with status 1 when the
+    cookie is not valid, saying why, or when the store can't be reached.
     """
     app = current_app
     interface = app.session_interface
@@ -96,11 +89,14 @@ def inspect_command(cookie: str, as_json: bool) -> None:
         )
     if cookie == "-":
         cookie = sys.stdin.read(MAX_INPUT + 1)
-    report = inspect_cookie(app, interface, runtime, cookie)
+    try:
+        report = inspect_cookie(app, interface, runtime, cookie)
+    except SessionStoreUnavailable as e:
+        raise click.ClickException(str(e)) from None
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        _print_report(report)
+        _print_report(report, runtime)
     if not report["valid"]:
         click.get_current_context().exit(1)
 
@@ -135,227 +131,74 @@ def purge_command() -> None:
         click.echo(f"{store.describe()}: removed {removed} expired entries.")
 
 
-def extract_value(text: str, name: str) -> str:
-    """Find the session cookie's value in what the user pasted.
-
-    :param text: A bare value, ``name=value``, or a ``Cookie:`` or
-        ``Set-Cookie:`` header, with or without the header's name.
-    :param name: The session cookie's name.
-    :raises BadCookie: Nothing that could be the value, or several
-        different values under the name.
-    """
-    if len(text) > MAX_INPUT:
-        raise BadCookie(f"the input is longer than {MAX_INPUT} characters")
-    text = text.strip()
-    head, colon, rest = text.partition(":")
-    if colon and head.strip().lower() in {"cookie", "set-cookie"}:
-        text = rest.strip()
-    if "=" not in text:
-        if not text:
-            raise BadCookie("the input is empty")
-        return _unquote(text)
-    parts = [part.strip() for part in text.split(";")]
-    pairs = []
-    for part in parts:
-        key, sep, value = part.partition("=")
-        if sep:
-            pairs.append((key.strip(), _unquote(value.strip())))
-    found = {value for key, value in pairs if key == name}
-    if len(found) > 1:
-        raise BadCookie(
-            f"{len(found)} different cookies named {name!r}; the app trusts neither"
-        )
-    if found:
-        return found.pop()
-    if parts[0] and "=" not in parts[0]:
-        # A bare value followed by attributes copied along with it.
-        return _unquote(parts[0])
-    if len(pairs) == 1:
-        return pairs[0][1]
-    names = ", ".join(repr(key) for key, _ in pairs)
-    raise BadCookie(f"no cookie named {name!r} in the input (found {names})")
+def _next_use(report: dict[str, t.Any], runtime: Runtime) -> str:
+    """What the app does with a cookie it re-issues, for the report."""
+    if runtime.server is not None and report["format"] != "store":
+        return "moved into the store (SCOPES_SESSION_STORE) on its next use"
+    if runtime.settings.encrypt and report["format"] != "encrypted":
+        return "re-issued encrypted on its next use"
+    if report["format"] == "flask":
+        return "re-issued in flask-scopes' format on its next use"
+    return "re-issued under the current key on its next use"
 
 
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-def inspect_cookie(
-    app: Flask, interface: ScopesSessionInterface, runtime: Runtime, text: str
-) -> dict[str, t.Any]:
-    """Verify and describe a session cookie as the app would read it now.
-
-    :returns: A JSON-ready report. ``valid`` says whether the app would
-        accept the cookie; ``reason`` says why not. A cookie whose signature
-        verified but that has expired still reports its contents.
-    """
-    settings = runtime.settings
-    codec = runtime.codec
-    assert codec is not None
-    report: dict[str, t.Any] = {"valid": False, "reason": None}
-    try:
-        value = extract_value(text, settings.cookie_name)
-        if codec.is_own(value):
-            created, touched, data, index = codec.decode(value)
-            report["format"] = "flask-scopes"
-        elif runtime.flask_reader is not None:
-            touched, data, index = _decode_flask(interface, runtime, value)
-            created = touched
-            report["format"] = "flask"
-        else:
-            raise BadCookie(
-                "not in flask-scopes' format, and"
-                " SCOPES_SESSION_ACCEPT_FLASK_COOKIES is off"
-            )
-    except BadCookie as e:
-        report["reason"] = str(e)
-        return report
-
-    now = int(interface.clock())
-    permanent = bool(data.get("_permanent"))
-    report.update(
-        key="current" if index == 0 else "fallback",
-        key_name="SECRET_KEY" if index == 0 else f"SECRET_KEY_FALLBACKS[{index - 1}]",
-        created=_iso(created),
-        touched=_iso(touched),
-        permanent=permanent,
-        reissue=index > 0 or report["format"] != "flask-scopes",
-    )
-    expires, rule = _expiry(runtime, created, touched, permanent)
-    report["expires"] = None if expires is None else _iso(expires)
-    report["expires_by"] = rule
-    policy = runtime.session_cookie
-    cookie_expires = None
-    if permanent:
-        cookie_expires = touched + settings.permanent_lifetime
-        if settings.absolute_timeout is not None:
-            cookie_expires = min(cookie_expires, created + settings.absolute_timeout)
-    report["size"] = len(value.encode("utf-8"))
-    report["header_size"] = policy.size(policy.header(value, cookie_expires, now))
-    report["max_size"] = policy.max_size
-    report["data"] = readable(data)
-    try:
-        interface.check_times(settings, created, touched, now, permanent)
-    except BadCookie as e:
-        report["reason"] = str(e)
-        return report
-    report["valid"] = True
-    return report
-
-
-def _decode_flask(
-    interface: ScopesSessionInterface, runtime: Runtime, value: str
-) -> tuple[int, dict[str, t.Any], int]:
-    """Read a cookie in Flask's own format, finding which key signed it."""
-    settings = runtime.settings
-    assert settings.secret_key is not None
-    keys = (settings.secret_key, *settings.fallback_keys)
-    error = BadCookie("not a valid cookie in either format")
-    for index, key in enumerate(keys):
-        reader = FlaskCookieReader(
-            [key], settings.max_cookie_size, interface.max_inflated_size
-        )
-        try:
-            touched, data = reader.decode(value, settings.permanent_lifetime)
-        except BadCookie as e:
-            error = e
-            continue
-        return touched, data, index
-    raise error
-
-
-def _expiry(
-    runtime: Runtime, created: int, touched: int, permanent: bool
-) -> tuple[int | None, str | None]:
-    """The last second the app accepts the session, and the rule that sets it.
-    ``(None, None)`` when only closing the browser ends it."""
-    settings = runtime.settings
-    limits = []
-    if permanent:
-        limits.append(
-            (touched + settings.permanent_lifetime, "PERMANENT_SESSION_LIFETIME")
-        )
-    if settings.idle_timeout is not None:
-        limits.append((touched + settings.idle_timeout, "SCOPES_SESSION_IDLE_TIMEOUT"))
-    if settings.absolute_timeout is not None:
-        limits.append(
-            (created + settings.absolute_timeout, "SCOPES_SESSION_ABSOLUTE_TIMEOUT")
-        )
-    if not limits:
-        return None, None
-    return min(limits)
-
-
-def _iso(timestamp: int) -> str:
-    try:
-        when = datetime.fromtimestamp(timestamp, timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        return f"{timestamp} (Unix time, out of range)"
-    return when.isoformat()
-
-
-def readable(value: t.Any) -> t.Any:
-    """``value`` as plain JSON, for showing. A value JSON can't carry becomes
-    an object with one ``$``-prefixed key naming its type:
-    ``{"$datetime": "2026-01-02T03:04:05+00:00"}``, ``{"$uuid": ...}``,
-    ``{"$bytes": <base64>}``, ``{"$tuple": [...]}``, ``{"$markup": ...}``.
-    """
-    if isinstance(value, dict):
-        return {str(k): readable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [readable(v) for v in value]
-    if isinstance(value, tuple):
-        return {"$tuple": [readable(v) for v in value]}
-    if isinstance(value, Markup):
-        return {"$markup": str(value)}
-    if isinstance(value, bytes):
-        return {"$bytes": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
-    if isinstance(value, UUID):
-        return {"$uuid": str(value)}
-    return value
-
-
-def _print_report(report: dict[str, t.Any]) -> None:
-    if "data" not in report:
+def _print_report(report: dict[str, t.Any], runtime: Runtime) -> None:
+    if "key" not in report:
         click.echo(f"Invalid session cookie: {report['reason']}.", err=True)
         return
+    stored = report["format"] == "store"
     if report["valid"]:
-        click.echo("Valid session cookie.")
-    else:
+        click.echo(
+            "Valid session cookie: a session id, for a session kept in the store."
+            if stored
+            else "Valid session cookie."
+        )
+    elif "data" in report:
         click.echo(
             f"Invalid session cookie: {report['reason']}. Its signature is"
             " valid; this is what it held:",
             err=True,
         )
-    signed = f"{report['key']} key ({report['key_name']})"
-    if report["format"] == "flask":
-        signed += (
-            "; written by Flask's built-in session, re-issued in flask-scopes'"
-            " format on its next use"
-        )
-    elif report["key"] != "current":
-        signed += "; re-issued under the current key on its next use"
-    if report["expires"] is None:
-        expires = "when the browser closes (no server-side limit)"
     else:
-        expires = f"{report['expires']} ({report['expires_by']})"
-    lines = [
-        ("Signed with", signed),
-        ("Created", report["created"]),
-        ("Last written", report["touched"]),
-        ("Permanent", "yes" if report["permanent"] else "no"),
-        ("Expires", expires),
-        (
-            "Size",
-            f"{report['size']} bytes; Set-Cookie header {report['header_size']}"
-            f" of {report['max_size']} bytes",
-        ),
-    ]
+        click.echo(
+            f"Invalid session cookie: {report['reason']}. Its signature is valid:",
+            err=True,
+        )
+    key = f"{report['key']} key ({report['key_name']})"
+    if report["format"] == "flask":
+        key += "; written by Flask's built-in session"
+    if report.get("reissue"):
+        key += f"; {_next_use(report, runtime)}"
+    lines = []
+    if report["format"] == "encrypted":
+        lines.append(("Encrypted", f"AES-256-GCM, with the {key}"))
+    else:
+        lines.append(("Signed with", key))
+    if stored:
+        lines += [("Store", report["store"]), ("Entry", report["entry"])]
+    if "data" in report:
+        if report["expires"] is None:
+            expires = "when the browser closes (no server-side limit)"
+        else:
+            expires = f"{report['expires']} ({report['expires_by']})"
+        lines += [
+            ("Created", report["created"]),
+            ("Last written", report["touched"]),
+            ("Permanent", "yes" if report["permanent"] else "no"),
+            ("Expires", expires),
+        ]
+    size = (
+        f"{report['size']} bytes; Set-Cookie header {report['header_size']}"
+        f" of {report['max_size']} bytes"
+    )
+    if "stored_size" in report:
+        size += (
+            f"; stored entry {report['stored_size']} of"
+            f" {report['stored_max_size']} bytes"
+        )
+    lines.append(("Size", size))
     for label, text in lines:
         click.echo(f"{label + ':':14}{text}")
-    click.echo("Data:")
-    click.echo(json.dumps(report["data"], indent=2, ensure_ascii=False))
+    if "data" in report:
+        click.echo("Data:")
+        click.echo(json.dumps(report["data"], indent=2, ensure_ascii=False))

@@ -82,6 +82,13 @@ def derive_key(secret: bytes, info: bytes = SESSION_ENCRYPTION_INFO) -> bytes:
     )
 
 
+def is_encrypted(value: str) -> bool:
+    """Whether a cookie value is in an encrypted format (``e`` and a version
+    number, then ``.``), of this version or another, valid or not."""
+    header = value[:8].partition(".")[0]
+    return len(header) > 1 and header[0] == "e" and header[1:].isdecimal()
+
+
 class CipherRing:
     """Seals with the current key and opens with it or a fallback.
 
@@ -185,8 +192,7 @@ class EncryptedSessionCodec:
     def is_own(self, value: str) -> bool:
         """Whether ``value`` is in an encrypted format, of this version or
         another, valid or not. Signed and Flask cookies are not."""
-        header = value[:8].partition(".")[0]
-        return len(header) > 1 and header[0] == "e" and header[1:].isdecimal()
+        return is_encrypted(value)
 
     def decode(self, value: str) -> tuple[int, int, dict[str, t.Any], int]:
         """Open and decode a cookie value.

@@ -11,6 +11,9 @@ from datetime import timedelta
 from datetime import timezone
 
 import pytest
+from cachelib import FileSystemCache
+from cachelib import RedisCache
+from cachelib import SimpleCache
 from click.testing import Result
 from flask import Flask
 from flask import session
@@ -19,8 +22,13 @@ from markupsafe import Markup
 
 from flask_scopes import Scopes
 
+from .store_modes import add_routes
+from .store_modes import store_app as store_app
+from .store_modes import store_mode as store_mode
+
 if t.TYPE_CHECKING:
     from conftest import FakeClock
+    from redis_fixture import RedisServer
 
 MakeApp = t.Callable[..., Flask]
 utc = timezone.utc
@@ -360,6 +368,298 @@ def test_inspect_with_another_interface(app: Flask) -> None:
     result = invoke(app, "inspect", "anything")
     assert result.exit_code == 1
     assert "does not use flask-scopes" in result.stderr
+
+
+# -- inspect: encrypted cookies ---------------------------------------------------
+
+
+def test_inspect_encrypted_cookie(make_app: MakeApp) -> None:
+    app = make_app(SCOPES_SESSION_ENCRYPT=True)
+    value = cookie_value(app)
+    assert value.startswith("e1.")
+    result = invoke(app, "inspect", value)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Valid session cookie.")
+    assert "Encrypted:    AES-256-GCM, with the current key (SECRET_KEY)\n" in (
+        result.stdout
+    )
+    assert '"user": "ann"' in result.stdout
+    data = report(invoke(app, "inspect", "--json", value))
+    assert data["valid"] is True
+    assert data["format"] == "encrypted"
+    assert data["key"] == "current"
+    assert data["reissue"] is False
+    assert data["data"]["note"] == {"$markup": "<b>hi</b>"}
+    assert data["size"] == len(value)
+
+
+def test_inspect_encrypted_cookie_under_a_fallback_key(make_app: MakeApp) -> None:
+    app = make_app(SCOPES_SESSION_ENCRYPT=True, SECRET_KEY="old")
+    value = cookie_value(app)
+    app.config.update(SECRET_KEY="new", SECRET_KEY_FALLBACKS=["old"])
+    result = invoke(app, "inspect", value)
+    assert result.exit_code == 0, result.output
+    assert (
+        "with the fallback key (SECRET_KEY_FALLBACKS[0]); re-issued under the"
+        " current key on its next use"
+    ) in result.stdout
+    data = report(invoke(app, "inspect", "--json", value))
+    assert (data["format"], data["key"], data["reissue"]) == (
+        "encrypted",
+        "fallback",
+        True,
+    )
+    app.config.update(SECRET_KEY_FALLBACKS=[])
+    result = invoke(app, "inspect", value)
+    assert result.exit_code == 1
+    assert "no key opens it" in result.stderr
+
+
+@pytest.mark.parametrize("case", ["body", "header", "truncated"])
+def test_inspect_tampered_encrypted_cookie(make_app: MakeApp, case: str) -> None:
+    app = make_app(SCOPES_SESSION_ENCRYPT=True)
+    value = cookie_value(app)
+    flipped = "A" if value[20] != "A" else "B"
+    changed = {
+        "body": f"{value[:20]}{flipped}{value[21:]}",
+        "header": "e2." + value[3:],
+        "truncated": value[:-4],
+    }[case]
+    result = invoke(app, "inspect", changed)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Invalid session cookie: ")
+    data = report(invoke(app, "inspect", "--json", changed))
+    assert data == {"valid": False, "reason": data["reason"]}
+
+
+def test_inspect_signed_cookie_with_encryption_on(make_app: MakeApp) -> None:
+    app = make_app()
+    value = cookie_value(app)
+    assert value.startswith("1")
+    app.config["SCOPES_SESSION_ENCRYPT"] = True
+    result = invoke(app, "inspect", value)
+    assert result.exit_code == 0, result.output
+    assert (
+        "Signed with:  current key (SECRET_KEY); re-issued encrypted on its next use"
+    ) in result.stdout
+    data = report(invoke(app, "inspect", "--json", value))
+    assert (data["format"], data["reissue"]) == ("flask-scopes", True)
+
+    app.config["SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED"] = False
+    result = invoke(app, "inspect", value)
+    assert result.exit_code == 1
+    assert "SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED is off" in result.stderr
+
+
+def test_inspect_encrypted_cookie_with_encryption_off(make_app: MakeApp) -> None:
+    app = make_app(SCOPES_SESSION_ENCRYPT=True)
+    value = cookie_value(app)
+    app.config["SCOPES_SESSION_ENCRYPT"] = False
+    result = invoke(app, "inspect", value)
+    assert result.exit_code == 1
+    assert "an encrypted cookie, but SCOPES_SESSION_ENCRYPT is off" in result.stderr
+
+
+def test_inspect_revoked_cookie_session(make_app: MakeApp) -> None:
+    scopes = Scopes()
+    app = make_app(scopes, SCOPES_REVOCATION_STORE=SimpleCache(threshold=1_000_000))
+    add_routes(app, scopes)
+    client = app.test_client()
+    client.get("/login/42")
+    value = session_cookie(client)
+    assert report(invoke(app, "inspect", "--json", value))["valid"]
+    scopes.revoke_user("42", app)
+    result = invoke(app, "inspect", value)
+    assert result.exit_code == 1
+    assert "Invalid session cookie: the session's user was revoked" in result.stderr
+    assert '"user": "42"' in result.stdout
+
+
+# -- inspect: server-side sessions -----------------------------------------------
+
+
+def session_cookie(client: t.Any) -> str:
+    """The client's session cookie. An id cookie may begin with "-", so the
+    tests pass it after "--", as a shell user would."""
+    found = client.get_cookie("session")
+    assert found is not None
+    return t.cast(str, found.value)
+
+
+def logged_in(app: Flask, path: str = "/login/42") -> tuple[t.Any, str]:
+    client = app.test_client()
+    assert client.get(path).status_code == 200
+    return client, session_cookie(client)
+
+
+def test_inspect_stored_session(store_app: MakeApp, clock: FakeClock) -> None:
+    app = store_app(SCOPES_SESSION_STORE_TTL=3600)
+    client, value = logged_in(app)
+    written = int(clock.now)
+    clock.advance(10)
+    result = invoke(app, "inspect", "--", value)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("Valid session cookie: a session id, for a session kept")
+    assert "Signed with:  current key (SECRET_KEY)\n" in out
+    store = app.extensions["scopes"].interface(app).runtime(app).store
+    assert f"Store:        {store.describe()}\n" in out
+    assert f"Last written: {datetime.fromtimestamp(written, utc).isoformat()}" in out
+    assert "(SCOPES_SESSION_STORE_TTL)" in out
+    data = report(invoke(app, "inspect", "--json", "--", value))
+    assert data["valid"] is True
+    assert data["reason"] is None
+    assert data["format"] == "store"
+    assert (data["key"], data["key_name"], data["reissue"]) == (
+        "current",
+        "SECRET_KEY",
+        False,
+    )
+    assert data["store"] == store.describe()
+    assert data["entry"].startswith("scopes:s:")
+    assert data["data"] == {"_scopes_user": ["42", None], "user": "42"}
+    assert data["permanent"] is False
+    assert data["expires"] == datetime.fromtimestamp(written + 3600, utc).isoformat()
+    assert data["expires_by"] == "SCOPES_SESSION_STORE_TTL"
+    assert data["size"] == len(value)
+    assert 0 < data["stored_size"] < data["stored_max_size"] == 1024 * 1024
+    assert report(invoke(app, "inspect", "--json", f"session={value}")) == data
+    # Looking changes nothing: the session reads the same afterwards.
+    assert client.get("/get/user").text == "'42'"
+
+
+def test_inspect_stored_permanent_session(store_app: MakeApp, clock: FakeClock) -> None:
+    app = store_app(PERMANENT_SESSION_LIFETIME=timedelta(days=2))
+    _, value = logged_in(app, "/permanent")
+    data = report(invoke(app, "inspect", "--json", "--", value))
+    assert data["valid"] and data["permanent"]
+    expires = datetime.fromtimestamp(int(clock.now) + 2 * 86400, utc)
+    assert data["expires"] == expires.isoformat()
+    assert data["expires_by"] == "PERMANENT_SESSION_LIFETIME"
+    assert data["size"] < data["header_size"] < data["max_size"]
+
+
+def test_inspect_unknown_session_id(store_app: MakeApp) -> None:
+    app = store_app()
+    client, value = logged_in(app)
+    client.get("/clear")
+    result = invoke(app, "inspect", "--", value)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Invalid session cookie: unknown or expired session id. Its signature"
+        " is valid:\n"
+    )
+    assert "Signed with:  current key (SECRET_KEY)" in result.stdout
+    assert "Entry:        scopes:s:" in result.stdout
+    assert "Data:" not in result.stdout
+    data = report(invoke(app, "inspect", "--json", "--", value))
+    assert data["valid"] is False
+    assert data["reason"] == "unknown or expired session id"
+    assert data["format"] == "store"
+    assert "data" not in data
+
+
+def test_inspect_expired_stored_session(store_app: MakeApp, clock: FakeClock) -> None:
+    app = store_app(SCOPES_SESSION_IDLE_TIMEOUT=600)
+    _, value = logged_in(app)
+    clock.advance(600)
+    assert invoke(app, "inspect", "--", value).exit_code == 0
+    clock.advance(1)
+    result = invoke(app, "inspect", "--", value)
+    assert result.exit_code == 1
+    # Redis expires the entry by its own clock; the others by the app's.
+    assert "Invalid session cookie: " in result.stderr
+
+
+def test_inspect_revoked_stored_session(store_app: MakeApp) -> None:
+    app = store_app()
+    _, value = logged_in(app)
+    app.extensions["scopes"].revoke_user("42", app)
+    result = invoke(app, "inspect", "--", value)
+    assert result.exit_code == 1
+    assert "the session's user was revoked" in result.stderr
+
+
+def test_inspect_forged_session_id(store_app: MakeApp) -> None:
+    app = store_app()
+    _, value = logged_in(app)
+    sid, signature = value[:43], value[-43:]
+    other = "A" * 43 if sid != "A" * 43 else "B" * 43
+    for forged in (f"{other}.{signature}", value[:-1] + "x", f"{sid}.{'A' * 43}"):
+        result = invoke(app, "inspect", "--", forged)
+        assert result.exit_code == 1
+        assert "bad signature" in result.stderr
+        data = report(invoke(app, "inspect", "--json", "--", forged))
+        assert data == {"valid": False, "reason": "bad signature"}
+
+
+def test_inspect_stored_session_under_a_fallback_key(store_app: MakeApp) -> None:
+    app = store_app(SECRET_KEY="old")
+    _, value = logged_in(app)
+    app.config.update(SECRET_KEY="new", SECRET_KEY_FALLBACKS=["old"])
+    result = invoke(app, "inspect", "--", value)
+    assert result.exit_code == 0, result.output
+    assert (
+        "fallback key (SECRET_KEY_FALLBACKS[0]); re-issued under the current key"
+    ) in result.stdout
+    data = report(invoke(app, "inspect", "--json", "--", value))
+    assert (data["key"], data["reissue"]) == ("fallback", True)
+    assert data["data"]["user"] == "42"
+
+
+def test_inspect_cookie_session_in_store_mode(
+    store_app: MakeApp, make_app: MakeApp
+) -> None:
+    value = cookie_value(make_app())
+    app = store_app()
+    result = invoke(app, "inspect", "--", value)
+    assert result.exit_code == 0, result.output
+    assert "moved into the store (SCOPES_SESSION_STORE) on its next use" in (
+        result.stdout
+    )
+    data = report(invoke(app, "inspect", "--json", "--", value))
+    assert (data["format"], data["reissue"]) == ("flask-scopes", True)
+    assert data["data"]["user"] == "ann"
+
+
+def test_inspect_store_outage(tmp_path: t.Any, make_app: MakeApp) -> None:
+    path = tmp_path / "sessions"
+    app = make_app(SCOPES_SESSION_STORE=FileSystemCache(str(path)))
+    add_routes(app, app.extensions["scopes"])
+    _, value = logged_in(app, "/set/a/1")
+    path.rename(tmp_path / "away")
+    path.write_text("not a directory")
+    for args in (["inspect", "--", value], ["inspect", "--json", "--", value]):
+        result = invoke(app, *args)
+        assert result.exit_code == 1
+        assert result.stdout == ""
+        assert "could not be reached to load the session" in result.stderr
+        assert "FileSystemCache" in result.stderr
+        assert "Traceback" not in result.output
+
+
+@pytest.mark.redis
+def test_inspect_on_redis(redis_server: RedisServer, make_app: MakeApp) -> None:
+    scopes = Scopes()
+    client_ = redis_server.client(retry=False)
+    app = make_app(
+        scopes, SCOPES_SESSION_STORE=RedisCache(client_, key_prefix="myapp:")
+    )
+    add_routes(app, scopes)
+    _, value = logged_in(app)
+    data = report(invoke(app, "inspect", "--json", "--", value))
+    assert data["valid"] is True
+    assert data["data"]["user"] == "42"
+    # The entry named is the key Redis holds.
+    assert client_.keys("*") == [data["entry"].encode()]
+    assert data["entry"].startswith("myapp:scopes:s:")
+    assert f"127.0.0.1:{redis_server.port}" in data["store"]
+    redis_server.stop()
+    result = invoke(app, "inspect", "--", value)
+    assert result.exit_code == 1
+    assert "could not be reached to load the session" in result.stderr
+    assert "Traceback" not in result.output
 
 
 # -- registration ----------------------------------------------------------------

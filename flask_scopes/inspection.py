@@ -1,0 +1,336 @@
+"""Reading a session cookie as the app would, for ``flask scopes inspect``:
+a signed or encrypted cookie, one written by Flask's own session, or a
+session id whose entry is loaded from the store. Nothing is changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import typing as t
+from datetime import datetime
+from datetime import timezone
+from uuid import UUID
+
+from markupsafe import Markup
+
+from .codec import BadCookie
+from .codec import FlaskCookieReader
+from .crypto import is_encrypted
+from .serverside import encode_entry
+from .serverside import entry_name
+from .serverside import entry_ttl
+from .serverside import NotAnIdCookie
+from .session import ScopesSession
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from flask import Flask
+
+    from .runtime import Runtime
+    from .interface import ScopesSessionInterface
+
+#: The most characters ``inspect`` reads from its argument or standard input.
+MAX_INPUT = 64 * 1024
+
+
+def extract_value(text: str, name: str) -> str:
+    """Find the session cookie's value in what the user pasted.
+
+    :param text: A bare value, ``name=value``, or a ``Cookie:`` or
+        ``Set-Cookie:`` header, with or without the header's name.
+    :param name: The session cookie's name.
+    :raises BadCookie: Nothing that could be the value, or several
+        different values under the name.
+    """
+    if len(text) > MAX_INPUT:
+        raise BadCookie(f"the input is longer than {MAX_INPUT} characters")
+    text = text.strip()
+    head, colon, rest = text.partition(":")
+    if colon and head.strip().lower() in {"cookie", "set-cookie"}:
+        text = rest.strip()
+    if "=" not in text:
+        if not text:
+            raise BadCookie("the input is empty")
+        return _unquote(text)
+    parts = [part.strip() for part in text.split(";")]
+    pairs = []
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if sep:
+            pairs.append((key.strip(), _unquote(value.strip())))
+    found = {value for key, value in pairs if key == name}
+    if len(found) > 1:
+        raise BadCookie(
+            f"{len(found)} different cookies named {name!r}; the app trusts neither"
+        )
+    if found:
+        return found.pop()
+    if parts[0] and "=" not in parts[0]:
+        # A bare value followed by attributes copied along with it.
+        return _unquote(parts[0])
+    if len(pairs) == 1:
+        return pairs[0][1]
+    names = ", ".join(repr(key) for key, _ in pairs)
+    raise BadCookie(f"no cookie named {name!r} in the input (found {names})")
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def inspect_cookie(
+    app: Flask, interface: ScopesSessionInterface, runtime: Runtime, text: str
+) -> dict[str, t.Any]:
+    """Verify and describe a session cookie as the app would read it now:
+    a signed or an encrypted cookie, one written by Flask's own session, or,
+    with ``SCOPES_SESSION_STORE``, a signed session id whose entry is then
+    loaded from the store.
+
+    :returns: A JSON-ready report. ``valid`` says whether the app would
+        accept the cookie; ``reason`` says why not. A cookie whose signature
+        verified but that has expired still reports its contents.
+    :raises SessionStoreUnavailable: The store could not be reached.
+    """
+    settings = runtime.settings
+    report: dict[str, t.Any] = {"valid": False, "reason": None}
+    try:
+        value = extract_value(text, settings.cookie_name)
+        if runtime.server is not None and _inspect_stored(
+            interface, runtime, value, report
+        ):
+            return report
+        fmt, created, touched, data, index = _decode_cookie(interface, runtime, value)
+    except BadCookie as e:
+        report["reason"] = str(e)
+        return report
+
+    now = int(interface.clock())
+    permanent = bool(data.get("_permanent"))
+    written = "encrypted" if settings.encrypt else "flask-scopes"
+    report.update(
+        format=fmt,
+        **_key(index),
+        created=_iso(created),
+        touched=_iso(touched),
+        permanent=permanent,
+        # Re-issued in the format the app writes now, or moved to the store.
+        reissue=index > 0 or fmt != written or runtime.server is not None,
+    )
+    expires, rule = _expiry(runtime, created, touched, permanent)
+    report["expires"] = None if expires is None else _iso(expires)
+    report["expires_by"] = rule
+    cookie_expires = None
+    if permanent:
+        cookie_expires = touched + settings.permanent_lifetime
+        if settings.absolute_timeout is not None:
+            cookie_expires = min(cookie_expires, created + settings.absolute_timeout)
+    _sizes(runtime, value, cookie_expires, now, report)
+    report["data"] = readable(data)
+    try:
+        interface.check_times(settings, created, touched, now, permanent)
+        if runtime.revocations is not None:
+            fraction = interface.idle_refresh_fraction
+            runtime.revocations.check_cookie(data, touched, now, fraction)
+    except BadCookie as e:
+        report["reason"] = str(e)
+        return report
+    report["valid"] = True
+    return report
+
+
+def _decode_cookie(
+    interface: ScopesSessionInterface, runtime: Runtime, value: str
+) -> tuple[str, int, int, dict[str, t.Any], int]:
+    """Decode a session cookie with the codec that reads its format, as the
+    interface does.
+
+    :returns: The format, created, touched, the data, and the index of the
+        key that verified or opened it.
+    :raises BadCookie: Why the cookie is refused.
+    """
+    settings = runtime.settings
+    codec = runtime.codec
+    assert codec is not None
+    if codec.is_own(value):
+        created, touched, data, index = codec.decode(value)
+        fmt = "encrypted" if settings.encrypt else "flask-scopes"
+        return fmt, created, touched, data, index
+    if runtime.signed_codec is not None and runtime.signed_codec.is_own(value):
+        created, touched, data, index = runtime.signed_codec.decode(value)
+        return "flask-scopes", created, touched, data, index
+    if is_encrypted(value):
+        raise BadCookie("an encrypted cookie, but SCOPES_SESSION_ENCRYPT is off")
+    if runtime.flask_reader is not None:
+        touched, data, index = _decode_flask(interface, runtime, value)
+        return "flask", touched, touched, data, index
+    if settings.encrypt:
+        raise BadCookie(
+            "not an encrypted cookie, and SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED is off"
+        )
+    raise BadCookie(
+        "not in flask-scopes' format, and SCOPES_SESSION_ACCEPT_FLASK_COOKIES is off"
+    )
+
+
+def _inspect_stored(
+    interface: ScopesSessionInterface,
+    runtime: Runtime,
+    value: str,
+    report: dict[str, t.Any],
+) -> bool:
+    """Fill ``report`` for a session id cookie: verify the id, then load its
+    entry as the app would.
+
+    :returns: ``False`` when the value is not an id cookie (it may be a
+        cookie session from before the store, which the app moves into it).
+    :raises BadCookie: The id cookie's signature is not valid.
+    :raises SessionStoreUnavailable: The store could not be reached.
+    """
+    server = runtime.server
+    assert server is not None
+    try:
+        sid, uref, index = server.ids.load(value)
+    except NotAnIdCookie:
+        return False
+    settings = runtime.settings
+    report.update(
+        format="store",
+        **_key(index),
+        store=server.store.describe(),
+        entry=server.store.key(entry_name(sid, uref)),
+    )
+    session = ScopesSession()
+    try:
+        server._load([value], session)
+    except BadCookie as e:
+        report["reason"] = str(e)
+        _sizes(runtime, value, None, int(interface.clock()), report)
+        return True
+    assert session.created is not None and session.touched is not None
+    created, touched = session.created, session.touched
+    permanent = session.permanent
+    data = dict(session.items())
+    report.update(
+        created=_iso(created),
+        touched=_iso(touched),
+        permanent=permanent,
+        reissue=index > 0,
+    )
+    expires, rule = _expiry(runtime, created, touched, permanent, stored=True)
+    report["expires"] = None if expires is None else _iso(expires)
+    report["expires_by"] = rule
+    cookie_expires = None
+    if permanent:
+        cookie_expires = touched + entry_ttl(settings, created, touched, permanent)
+    _sizes(runtime, value, cookie_expires, int(interface.clock()), report)
+    report["stored_size"] = len(encode_entry(created, touched, data))
+    report["stored_max_size"] = settings.store_max_size
+    report["data"] = readable(data)
+    report["valid"] = True
+    return True
+
+
+def _key(index: int) -> dict[str, str]:
+    """The report's description of the key at ``index`` of the key ring."""
+    if index == 0:
+        return {"key": "current", "key_name": "SECRET_KEY"}
+    return {"key": "fallback", "key_name": f"SECRET_KEY_FALLBACKS[{index - 1}]"}
+
+
+def _sizes(
+    runtime: Runtime,
+    value: str,
+    expires: int | None,
+    now: int,
+    report: dict[str, t.Any],
+) -> None:
+    """Add the cookie's size, and its whole header's against the limit."""
+    policy = runtime.session_cookie
+    report["size"] = len(value.encode("utf-8"))
+    report["header_size"] = policy.size(policy.header(value, expires, now))
+    report["max_size"] = policy.max_size
+
+
+def _decode_flask(
+    interface: ScopesSessionInterface, runtime: Runtime, value: str
+) -> tuple[int, dict[str, t.Any], int]:
+    """Read a cookie in Flask's own format, finding which key signed it."""
+    settings = runtime.settings
+    assert settings.secret_key is not None
+    keys = (settings.secret_key, *settings.fallback_keys)
+    error = BadCookie("not a valid cookie in either format")
+    for index, key in enumerate(keys):
+        reader = FlaskCookieReader(
+            [key], settings.max_cookie_size, interface.max_inflated_size
+        )
+        try:
+            touched, data = reader.decode(value, settings.permanent_lifetime)
+        except BadCookie as e:
+            error = e
+            continue
+        return touched, data, index
+    raise error
+
+
+def _expiry(
+    runtime: Runtime,
+    created: int,
+    touched: int,
+    permanent: bool,
+    stored: bool = False,
+) -> tuple[int | None, str | None]:
+    """The last second the app accepts the session, and the rule that sets it.
+    ``(None, None)`` when only closing the browser ends it.
+
+    :param stored: The session is kept in the store, where a browser-lifetime
+        session lives for ``SCOPES_SESSION_STORE_TTL``.
+    """
+    settings = runtime.settings
+    limits = []
+    if permanent:
+        limits.append(
+            (touched + settings.permanent_lifetime, "PERMANENT_SESSION_LIFETIME")
+        )
+    elif stored:
+        limits.append((touched + settings.store_ttl, "SCOPES_SESSION_STORE_TTL"))
+    if settings.idle_timeout is not None:
+        limits.append((touched + settings.idle_timeout, "SCOPES_SESSION_IDLE_TIMEOUT"))
+    if settings.absolute_timeout is not None:
+        limits.append(
+            (created + settings.absolute_timeout, "SCOPES_SESSION_ABSOLUTE_TIMEOUT")
+        )
+    if not limits:
+        return None, None
+    return min(limits)
+
+
+def _iso(timestamp: int) -> str:
+    try:
+        when = datetime.fromtimestamp(timestamp, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return f"{timestamp} (Unix time, out of range)"
+    return when.isoformat()
+
+
+def readable(value: t.Any) -> t.Any:
+    """``value`` as plain JSON, for showing. A value JSON can't carry becomes
+    an object with one ``$``-prefixed key naming its type:
+    ``{"$datetime": "2026-01-02T03:04:05+00:00"}``, ``{"$uuid": ...}``,
+    ``{"$bytes": <base64>}``, ``{"$tuple": [...]}``, ``{"$markup": ...}``.
+    """
+    if isinstance(value, dict):
+        return {str(k): readable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [readable(v) for v in value]
+    if isinstance(value, tuple):
+        return {"$tuple": [readable(v) for v in value]}
+    if isinstance(value, Markup):
+        return {"$markup": str(value)}
+    if isinstance(value, bytes):
+        return {"$bytes": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, UUID):
+        return {"$uuid": str(value)}
+    return value
