@@ -59,7 +59,10 @@ def secret_command(nbytes: int) -> None:
 
 
 @scopes_cli.command(
-    "inspect", short_help="Verify a session cookie and show what it holds."
+    "inspect",
+    short_help="Verify a session cookie and show what it holds.",
+    # A session id may begin with "-": take it as the cookie, not an option.
+    context_settings={"ignore_unknown_options": True},
 )
 @click.argument("cookie")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")

@@ -25,8 +25,8 @@ from .session import ScopesSession
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Flask
 
-    from .runtime import Runtime
     from .interface import ScopesSessionInterface
+    from .runtime import Runtime
 
 #: The most characters ``inspect`` reads from its argument or standard input.
 MAX_INPUT = 64 * 1024

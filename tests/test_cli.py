@@ -480,8 +480,7 @@ def test_inspect_revoked_cookie_session(make_app: MakeApp) -> None:
 
 
 def session_cookie(client: t.Any) -> str:
-    """The client's session cookie. An id cookie may begin with "-", so the
-    tests pass it after "--", as a shell user would."""
+    """The client's session cookie."""
     found = client.get_cookie("session")
     assert found is not None
     return t.cast(str, found.value)
@@ -493,12 +492,23 @@ def logged_in(app: Flask, path: str = "/login/42") -> tuple[t.Any, str]:
     return client, session_cookie(client)
 
 
+@pytest.mark.parametrize("args", [["-abc.def"], ["--", "-abc.def"], ["--json", "-x"]])
+def test_inspect_takes_values_that_begin_with_a_dash(
+    app: Flask, args: list[str]
+) -> None:
+    # Session ids are URL-safe base64, so one in 64 begins with "-".
+    result = invoke(app, "inspect", *args)
+    assert result.exit_code == 1
+    assert "No such option" not in result.output
+    assert "invalid" in result.output.lower()
+
+
 def test_inspect_stored_session(store_app: MakeApp, clock: FakeClock) -> None:
     app = store_app(SCOPES_SESSION_STORE_TTL=3600)
     client, value = logged_in(app)
     written = int(clock.now)
     clock.advance(10)
-    result = invoke(app, "inspect", "--", value)
+    result = invoke(app, "inspect", value)
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.startswith("Valid session cookie: a session id, for a session kept")
