@@ -154,6 +154,8 @@ class SessionStoreUnavailable(ScopesError, ServiceUnavailable):
     """The server-side session store could not be reached, so the session
     could not be loaded or saved. Flask answers it as ``503 Service
     Unavailable``; no data was overwritten and no write was dropped silently.
+    The message (and the log) names the store and its error; the page the
+    client sees names neither.
 
     :param operation: What was being done, ``"load"`` or ``"save"``.
     :param store: A description of the store.
@@ -163,14 +165,19 @@ class SessionStoreUnavailable(ScopesError, ServiceUnavailable):
     def __init__(
         self, operation: str, store: str, original: BaseException | None = None
     ) -> None:
+        public = (
+            f"The session store could not be reached to {operation} the"
+            " session. Try again shortly."
+        )
         message = (
             f"The session store ({store}) could not be reached to {operation}"
-            " the session. Try again shortly."
+            " the session."
         )
         if original is not None:
             message += f" ({type(original).__name__}: {original})"
         ScopesError.__init__(self, message)
-        ServiceUnavailable.__init__(self, description=message)
+        # The page the client sees names neither the store nor the error.
+        ServiceUnavailable.__init__(self, description=public)
         #: ``"load"`` or ``"save"``.
         self.operation = operation
         #: The error the store raised, if any.

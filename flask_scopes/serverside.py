@@ -289,7 +289,9 @@ class ServerSessions:
         or unknown id leaves it empty and new; an outage raises."""
         try:
             self._load(values, session)
-        except SessionStoreUnavailable:
+        except SessionStoreUnavailable as e:
+            # The client gets a bare 503: the log says which store and why.
+            logger.error("%s", e, exc_info=e.original)
             session.unsaveable = True
             raise
         except BadCookie as e:

@@ -5,6 +5,7 @@ Redis server."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import subprocess
@@ -644,7 +645,9 @@ def test_revoke_user_outage(redis_server: RedisServer, make_app: AppFactory) -> 
         scopes.revoke_user("42", app)
 
 
-def test_filesystem_outage(tmp_path: t.Any, make_app: AppFactory) -> None:
+def test_filesystem_outage(
+    tmp_path: t.Any, make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     scopes = Scopes()
     path = tmp_path / "s"
     app = make_app(scopes, SCOPES_SESSION_STORE=FileSystemCache(str(path)))
@@ -653,10 +656,16 @@ def test_filesystem_outage(tmp_path: t.Any, make_app: AppFactory) -> None:
     client.get("/set/a/1")
     path.rename(tmp_path / "away")
     path.write_text("not a directory")
-    for url in ("/get/a", "/set/a/2"):
-        response = client.get(url)
+    for url, operation in (("/get/a", "load"), ("/set/a/2", "load")):
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="flask_scopes"):
+            response = client.get(url)
         assert response.status_code == 503
-        assert b"FileSystemCache" in response.data
+        assert f"could not be reached to {operation}".encode() in response.data
+        # The page names neither the store nor its error; the log does.
+        assert b"FileSystemCache" not in response.data
+        assert str(tmp_path).encode() not in response.data
+        assert any("FileSystemCache" in r.getMessage() for r in caplog.records)
     path.unlink()
     (tmp_path / "away").rename(path)
     assert client.get("/get/a").text == "'1'"
