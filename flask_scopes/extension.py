@@ -66,7 +66,7 @@ class Scopes:
         """
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
-        Settings.from_config(app.config)
+        Settings.from_app(app)
         interface = self.session_interface_class(clock=self.clock)
         app.session_interface = interface
         processors = app.template_context_processors.setdefault(None, [])

@@ -124,11 +124,11 @@ class ScopesSessionInterface(SessionInterface):
     def runtime(self, app: Flask) -> Runtime:
         """The app's resolved settings, codecs and cookie policies, resolved
         again whenever a configuration key they depend on changed."""
-        current = snapshot(app.config)
+        current = snapshot(app)
         cached = self._cached
         if cached is not None and cached[0] == current:
             return cached[1]
-        runtime = Runtime(self, Settings.from_config(app.config))
+        runtime = Runtime(self, Settings.from_app(app))
         self._cached = (current, runtime)
         return runtime
 

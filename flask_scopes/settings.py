@@ -17,6 +17,9 @@ from .errors import ConfigurationError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Config
+    from flask import Flask
+
+_FROM_CONFIG: t.Any = object()
 
 #: The ``SCOPES_*`` keys and their defaults. :meth:`Scopes.init_app` sets
 #: each one with ``app.config.setdefault``.
@@ -62,12 +65,14 @@ _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 _watched = operator.itemgetter(*WATCHED_KEYS)
 
 
-def snapshot(config: Config) -> tuple[t.Any, ...]:
-    """The values of every watched key, cheap to compare on each request."""
+def snapshot(app: Flask) -> tuple[t.Any, ...]:
+    """The app's secret key and the values of every watched key, cheap to
+    compare on each request."""
+    config = app.config
     try:
-        return _watched(config)  # type: ignore[no-any-return]
+        return (app.secret_key, *_watched(config))
     except KeyError:
-        return tuple(map(config.get, WATCHED_KEYS))
+        return (app.secret_key, *map(config.get, WATCHED_KEYS))
 
 
 @dataclass(frozen=True)
@@ -101,20 +106,34 @@ class Settings:
     encrypt_accept_signed: bool
 
     @classmethod
-    def from_config(cls, config: Config) -> Settings:
+    def from_app(cls, app: Flask) -> Settings:
+        """Validate an app's configuration and resolve it. The secret key is
+        read as Flask's own session reads it, from ``app.secret_key``, which
+        an app class may set as a class attribute.
+
+        :param app: The app.
+        :raises ConfigurationError: A value that can't work.
+        """
+        return cls.from_config(app.config, app.secret_key)
+
+    @classmethod
+    def from_config(cls, config: Config, secret_key: t.Any = _FROM_CONFIG) -> Settings:
         """Validate the configuration and resolve it.
 
         :param config: The app's configuration.
+        :param secret_key: The secret key, if not ``config["SECRET_KEY"]``.
         :raises ConfigurationError: A value that can't work.
         """
         get = config.get
+        if secret_key is _FROM_CONFIG:
+            secret_key = get("SECRET_KEY")
 
         def key(name: str) -> t.Any:
             return get(name, DEFAULTS.get(name))
 
         path = get("SESSION_COOKIE_PATH") or get("APPLICATION_ROOT") or "/"
         settings = cls(
-            secret_key=_secret(get("SECRET_KEY"), "SECRET_KEY"),
+            secret_key=_secret(secret_key, "SECRET_KEY"),
             fallback_keys=_fallbacks(get("SECRET_KEY_FALLBACKS")),
             cookie_name=_cookie_name(get("SESSION_COOKIE_NAME"), "SESSION_COOKIE_NAME"),
             cookie_domain=get("SESSION_COOKIE_DOMAIN") or None,

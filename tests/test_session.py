@@ -864,3 +864,17 @@ def test_inflated_size_is_capped_when_saving(app: Flask) -> None:
 
     with pytest.raises(SessionTooLarge):
         app.test_client().get("/fill")
+
+
+def test_secret_key_from_an_app_class_attribute(clock: FakeClock) -> None:
+    # Flask reads app.secret_key, which a subclass may set on the class,
+    # leaving config["SECRET_KEY"] empty; the session must work all the same.
+    class KeyedFlask(Flask):
+        secret_key = "class-level-key"
+
+    app = add_routes(KeyedFlask(__name__))
+    Scopes(app, clock=clock)
+    assert app.config["SECRET_KEY"] is None
+    client = app.test_client()
+    client.get("/set/x/1")
+    assert client.get("/get/x").text == "'1'"
