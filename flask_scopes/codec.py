@@ -84,6 +84,13 @@ class BadCookie(Exception):
     """Internal: why a cookie value was refused, for the debug log."""
 
 
+class SessionEnded(BadCookie):
+    """Internal: the cookie is genuine, but its session has ended (expired,
+    timed out, unknown to the store, revoked), so the cookie may be deleted.
+    A cookie that merely fails to verify is left alone: it may be valid
+    under keys another server of a rolling deploy already has."""
+
+
 class PayloadTooLarge(Exception):
     """Internal: the serialised session is over the codec's limit."""
 

@@ -18,6 +18,7 @@ from .codec import BadCookie
 from .codec import largest_keys
 from .codec import PayloadTooLarge
 from .codec import SESSION_SALT
+from .codec import SessionEnded
 from .cookies import CookiePolicy
 from .cookies import vary_cookie
 from .crypto import CipherRing
@@ -168,6 +169,10 @@ class ScopesSessionInterface(SessionInterface):
         except SessionStoreUnavailable:
             session.unsaveable = True
             raise
+        except SessionEnded as e:
+            logger.debug("The session cookie's session has ended: %s", e)
+            session.ended = True
+            return
         except BadCookie as e:
             logger.debug("Ignored the session cookie: %s", e)
             return
@@ -222,19 +227,20 @@ class ScopesSessionInterface(SessionInterface):
 
         An age equal to a limit passes; one second more fails.
 
-        :raises BadCookie: The session is expired, or dated in the future.
+        :raises SessionEnded: The session has expired or timed out.
+        :raises BadCookie: The timestamps are malformed or in the future.
         """
         if not 0 <= created <= touched:
             raise BadCookie("timestamps out of order")
         if touched > now + self.max_clock_skew:
             raise BadCookie(f"dated {touched - now} s in the future")
         if permanent and now - touched > settings.permanent_lifetime:
-            raise BadCookie("past PERMANENT_SESSION_LIFETIME")
+            raise SessionEnded("past PERMANENT_SESSION_LIFETIME")
         if settings.idle_timeout is not None and now - touched > settings.idle_timeout:
-            raise BadCookie("idle for longer than SCOPES_SESSION_IDLE_TIMEOUT")
+            raise SessionEnded("idle for longer than SCOPES_SESSION_IDLE_TIMEOUT")
         absolute = settings.absolute_timeout
         if absolute is not None and now - created > absolute:
-            raise BadCookie("older than SCOPES_SESSION_ABSOLUTE_TIMEOUT")
+            raise SessionEnded("older than SCOPES_SESSION_ABSOLUTE_TIMEOUT")
 
     # -- saving ------------------------------------------------------------
 
@@ -292,7 +298,9 @@ class ScopesSessionInterface(SessionInterface):
             return
         policy = runtime.session_cookie
         if not dict.__len__(session):
-            if session.had_cookie and (session.modified or session.new):
+            # A cookie that failed to verify is not deleted: it may be valid
+            # under keys that another server of a rolling deploy has.
+            if session.had_cookie and (session.modified or session.ended):
                 policy.delete(response)
                 vary_cookie(response)
             return
@@ -320,7 +328,7 @@ class ScopesSessionInterface(SessionInterface):
         vary_cookie(response)
         session.created = created
         session.touched = now
-        session.modified = session.reissue = False
+        session.reissue = False
 
     def cookie_too_large(self, session: ScopesSession, size: int, limit: int) -> None:
         """The session cookie would be over a limit, so it is not written

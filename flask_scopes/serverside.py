@@ -28,6 +28,7 @@ from .codec import dumps
 from .codec import KeyRing
 from .codec import largest_keys
 from .codec import loads
+from .codec import SessionEnded
 from .cookies import vary_cookie
 from .errors import SessionStoreUnavailable
 from .errors import SessionValueError
@@ -197,16 +198,16 @@ class Revocations:
 
         :returns: Whether the cookie must be re-issued to stay within the
             window.
-        :raises BadCookie: Revoked, or unused for longer than the window.
+        :raises SessionEnded: Revoked, or unused for longer than the window.
         """
         bound = binding(data)
         if bound is None:
             return False
         if now - touched > self.window:
-            raise BadCookie("bound to a user and unused for longer than the window")
+            raise SessionEnded("bound to a user and unused for longer than the window")
         marker = self.store.get(marker_name(user_ref(bound[0])))
         if self.is_revoked(bound[1], marker):
-            raise BadCookie("the session's user was revoked")
+            raise SessionEnded("the session's user was revoked")
         return now - touched >= self.window * fraction
 
 
@@ -294,6 +295,9 @@ class ServerSessions:
             logger.error("%s", e, exc_info=e.original)
             session.unsaveable = True
             raise
+        except SessionEnded as e:
+            logger.debug("The session id cookie's session has ended: %s", e)
+            session.ended = True
         except BadCookie as e:
             logger.debug("Ignored the session id cookie: %s", e)
         except Exception:  # a cookie never causes a 500
@@ -324,7 +328,7 @@ class ServerSessions:
         else:
             raw = self.store.get(name)
         if raw is None:
-            raise BadCookie("unknown or expired session id")
+            raise SessionEnded("unknown or expired session id")
         settings = runtime.settings
         if len(raw) > settings.store_max_size:
             raise BadCookie(f"entry of {len(raw)} bytes")
@@ -333,13 +337,13 @@ class ServerSessions:
         permanent = bool(data.get("_permanent"))
         self.interface.check_times(settings, created, touched, now, permanent)
         if not permanent and now - touched > settings.store_ttl:
-            raise BadCookie("past SCOPES_SESSION_STORE_TTL")
+            raise SessionEnded("past SCOPES_SESSION_STORE_TTL")
         bound = binding(data)
         if (None if bound is None else user_ref(bound[0])) != uref:
             raise BadCookie("the id cookie and the entry name different users")
         if bound is not None and revocations is not None:
             if revocations.is_revoked(bound[1], marker):
-                raise BadCookie("the session's user was revoked")
+                raise SessionEnded("the session's user was revoked")
         window = settings.permanent_lifetime if permanent else settings.store_ttl
         if settings.idle_timeout is not None:
             window = min(window, settings.idle_timeout)
@@ -377,7 +381,7 @@ class ServerSessions:
                 self.store.delete(old)
                 session.sid = session.store_entry = None
             if session.had_cookie and (
-                old is not None or session.modified or session.new
+                old is not None or session.modified or session.ended
             ):
                 policy.delete(response)
                 vary_cookie(response)
@@ -434,7 +438,7 @@ class ServerSessions:
         session.store_entry = entry_name(sid, uref)
         session.created = created
         session.touched = now
-        session.modified = session.reissue = session.regenerated = False
+        session.reissue = session.regenerated = False
 
     def _create(self, value: bytes, ttl: int, uref: str | None) -> str:
         for _ in range(self.id_attempts):

@@ -69,6 +69,9 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     reissue = False
     #: Whether a session cookie came with the request, valid or not.
     had_cookie = False
+    #: Whether the cookie was genuine but its session had ended (expired,
+    #: timed out, signed out elsewhere, revoked): the response deletes it.
+    ended = False
     #: Set by :meth:`regenerate`.
     regenerated = False
     #: Set when saving failed (the session was too large), so that Flask's

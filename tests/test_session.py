@@ -745,10 +745,29 @@ def test_hostile_cookie_gives_an_empty_session(
     assert client.get("/get/x").text == "'2'"
 
 
-def test_hostile_cookie_is_deleted(client: t.Any) -> None:
+def test_unverifiable_cookie_is_left_alone_until_a_write(client: t.Any) -> None:
+    # It may be valid under keys another server of a rolling deploy has.
     client.set_cookie("session", HOSTILE["flipped signature"])
-    response = client.get("/get/x")
-    assert "1970" in attributes(set_cookies(response, "session")[0])["expires"]
+    assert not set_cookies(client.get("/get/x"), "session")
+    assert client.get_cookie("session").value == HOSTILE["flipped signature"]
+    client.get("/set/x/1")
+    assert client.get("/get/x").text == "'1'"
+    # An explicit clear deletes whatever cookie came in.
+    client.set_cookie("session", HOSTILE["flipped signature"])
+    deleted = set_cookies(client.get("/clear"), "session")[0]
+    assert "Max-Age=0" in deleted
+
+
+def test_cookie_of_a_removed_key_comes_back_with_the_key(
+    make_client: t.Any,
+) -> None:
+    # A deploy with a wrong key must not log everybody out for good.
+    client = make_client(SECRET_KEY="right")
+    client.get("/set/x/1")
+    client.application.config["SECRET_KEY"] = "wrong"
+    assert client.get("/get/x").text == "None"
+    client.application.config["SECRET_KEY"] = "right"
+    assert client.get("/get/x").text == "'1'"
 
 
 def test_expired_flask_cookie_is_refused(make_client: t.Any, clock: FakeClock) -> None:
