@@ -143,22 +143,34 @@ class ScopesSessionInterface(SessionInterface):
 
     # -- opening -----------------------------------------------------------
 
-    def open_session(self, app: Flask, request: Request) -> ScopesSession:
+    def open_session(self, app: Flask, request: Request) -> ScopesSession | None:
+        """The request's session, not yet loaded. ``None`` when there is no
+        ``SECRET_KEY``, as Flask's own interface does: Flask then asks
+        :meth:`make_null_session`."""
         runtime = self.runtime(app)
         if runtime.codec is None:
-            session: ScopesSession = NullScopesSession()
+            return None
+        values = request.cookies.getlist(runtime.settings.cookie_name)
+        if not values:
+            session = ScopesSession()
+        elif runtime.server is not None:
+            session = ScopesSession(partial(runtime.server.load, values))
+            session.had_cookie = True
         else:
-            values = request.cookies.getlist(runtime.settings.cookie_name)
-            if not values:
-                session = ScopesSession()
-            elif runtime.server is not None:
-                session = ScopesSession(partial(runtime.server.load, values))
-                session.had_cookie = True
-            else:
-                session = ScopesSession(partial(self._load_cookie, runtime, values))
-                session.had_cookie = True
+            session = ScopesSession(partial(self._load_cookie, runtime, values))
+            session.had_cookie = True
         session.runtime = runtime
         session.request = request
+        return session
+
+    def make_null_session(self, app: Flask) -> NullScopesSession:  # type: ignore[override]
+        """The session of an app with no ``SECRET_KEY``: it reads as empty and
+        refuses writes with Flask's error. Unlike Flask's null session it is
+        still saved, so that the flash cookie, which needs no key, works."""
+        session = NullScopesSession()
+        session.runtime = self.runtime(app)
+        if has_request_context():
+            session.request = current_request._get_current_object()  # type: ignore[attr-defined]
         return session
 
     def _load_cookie(
