@@ -142,22 +142,47 @@ class Category(MessageList):
         return f"<{type(self).__name__} {self.name!r} {self._messages()!r}>"
 
 
-class FormValues:
-    """Form values carried for a refill, read as ``flash.form.email`` or
-    ``flash.form["email"]``: the field's first value, or ``""`` when none was
-    carried, so ``value="{{ flash.form.email }}"`` always works. A field
-    named like a method (``get``, ``items``...) is read with ``[]``.
-    """
+class _FieldMap:
+    """What the form refill carries, by field name: ``in``, ``len``,
+    truthiness and iteration over the names."""
 
     __slots__ = ("_data",)
 
     def __init__(self, data: dict[str, list[str]]) -> None:
         self._data = data
 
-    def __getattr__(self, name: str) -> str:
+    def __getattr__(self, name: str) -> t.Any:
         if name.startswith("__"):
             raise AttributeError(name)
         return self[name]
+
+    def __getitem__(self, name: str) -> t.Any:
+        raise NotImplementedError
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._data
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __bool__(self) -> bool:
+        return bool(self._data)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._data!r}>"
+
+
+class FormValues(_FieldMap):
+    """Form values carried for a refill, read as ``flash.form.email`` or
+    ``flash.form["email"]``: the field's first value, or ``""`` when none was
+    carried, so ``value="{{ flash.form.email }}"`` always works. A field
+    named like a method (``get``, ``items``...) is read with ``[]``.
+    """
+
+    __slots__ = ()
 
     def __getitem__(self, name: str) -> str:
         values = self._data.get(name)
@@ -176,38 +201,15 @@ class FormValues:
         """``(name, first value)`` for each field carried."""
         return [(name, values[0]) for name, values in self._data.items()]
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._data
 
-    def __iter__(self) -> t.Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __bool__(self) -> bool:
-        return bool(self._data)
-
-    def __repr__(self) -> str:
-        return f"<FormValues {self._data!r}>"
-
-
-class FormErrors:
+class FormErrors(_FieldMap):
     """Error messages attached to form fields, read as
     ``flash.form_errors.email`` or ``flash.form_errors["email"]``: a
     :class:`FieldErrors`, empty when the field has none. Iterating gives the
     names of the fields with errors.
     """
 
-    __slots__ = ("_data",)
-
-    def __init__(self, data: dict[str, list[str]]) -> None:
-        self._data = data
-
-    def __getattr__(self, name: str) -> FieldErrors:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self[name]
+    __slots__ = ()
 
     def __getitem__(self, name: str) -> FieldErrors:
         return FieldErrors(self._data.get(name, []))
@@ -219,21 +221,6 @@ class FormErrors:
     def items(self) -> list[tuple[str, FieldErrors]]:
         """``(name, errors)`` for each field with errors."""
         return [(name, FieldErrors(errors)) for name, errors in self._data.items()]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._data
-
-    def __iter__(self) -> t.Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __bool__(self) -> bool:
-        return bool(self._data)
-
-    def __repr__(self) -> str:
-        return f"<FormErrors {self._data!r}>"
 
 
 def _add(scope: FlashScope, message: t.Any, category: t.Any, now: bool) -> None:
