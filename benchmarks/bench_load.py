@@ -21,14 +21,13 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the test helpers, and flask_scopes from a checkout
 
-from load.harness import AppServer  # noqa: E402
-from load.harness import disconnects  # noqa: E402
-from load.harness import redis_outage  # noqa: E402
-from load.harness import run_load  # noqa: E402
-from redis_server import RedisServer  # noqa: E402
+from tests.load.harness import AppServer  # noqa: E402
+from tests.load.harness import disconnects  # noqa: E402
+from tests.load.harness import redis_outage  # noqa: E402
+from tests.load.harness import run_load  # noqa: E402
+from tests.redis_server import RedisServer  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

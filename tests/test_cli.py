@@ -20,7 +20,7 @@ from markupsafe import Markup
 from flask_scopes import Scopes
 
 if t.TYPE_CHECKING:
-    from conftest import FakeClock
+    from .conftest import FakeClock
 
 MakeApp = t.Callable[..., Flask]
 utc = timezone.utc

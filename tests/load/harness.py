@@ -95,7 +95,7 @@ class AppServer:
             "-m",
             "gunicorn",
             "--chdir",
-            str(HERE),
+            str(ROOT),
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",
@@ -110,7 +110,7 @@ class AppServer:
             "5",
             "--log-level",
             "warning",
-            "app:create_app()",
+            "tests.load.app:create_app()",
         ]
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as out:
