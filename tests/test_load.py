@@ -16,6 +16,8 @@ from .load.harness import AppServer
 from .load.harness import disconnects
 from .load.harness import LoadClient
 from .load.harness import LoadResult
+from .load.harness import logged_errors
+from .load.harness import OUTAGE_TEXT
 from .load.harness import Progress
 from .load.harness import redis_outage
 from .load.harness import request
@@ -61,9 +63,10 @@ def assert_clean(result: LoadResult, server: AppServer, outage: bool = False) ->
     log = server.log_text()
     # Flask logs every unhandled error (a 500) as "Exception on <path>".
     assert "Exception on /" not in log, log[-5000:]
+    # The store may log the outage it turned into a 503; nothing else
+    # may log a traceback.
+    assert server.logged_errors()["other"] == 0, log[-5000:]
     if not outage:
-        # The store may log the outage it turned into a 503; nothing else
-        # may log a traceback.
         assert "Traceback" not in log, log[-5000:]
 
 
@@ -112,6 +115,31 @@ def test_redis_outage(redis_app: AppServer, redis_process: RedisServer) -> None:
     assert_clean(result, redis_app, outage=True)
     assert result.outage > 0, "the outage was not seen"
     assert set(result.statuses) <= {200, 503}
+
+
+def test_logged_errors() -> None:
+    """The log check tells the store's outage message from any other
+    error, and counts a chained error once."""
+    log = "\n".join(
+        [
+            "[INFO] Booting worker",
+            f"The session store (RedisCache) {OUTAGE_TEXT} to save the session.",
+            "Traceback (most recent call last):",
+            '  File "x.py", line 1, in f',
+            "ConnectionError: Connection closed by server.",
+            "",
+            "During handling of the above exception, another exception occurred:",
+            "",
+            "Traceback (most recent call last):",
+            "ConnectionRefusedError: [Errno 111] Connection refused",
+            "[ERROR] Exception on /hit [POST]",
+            "Traceback (most recent call last):",
+            "KeyError: 'n'",
+        ]
+    )
+    assert logged_errors(log) == {"outage": 1, "other": 1}
+    assert logged_errors("[INFO] Booting worker\n") == {}
+    assert logged_errors("\nTraceback (most recent call last):\n") == {"other": 1}
 
 
 def test_fault_is_detected(cookie_app: AppServer) -> None:
