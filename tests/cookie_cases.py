@@ -18,13 +18,17 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import TimestampSigner
 from itsdangerous import URLSafeTimedSerializer
+from markupsafe import Markup
 from werkzeug.sansio.http import parse_cookie
 
 from flask_scopes import Scopes
+from flask_scopes.codec import BadCookie
 from flask_scopes.codec import FLASH_SALT
 from flask_scopes.codec import KeyRing
 from flask_scopes.codec import SESSION_SALT
 from flask_scopes.codec import SessionCodec
+from flask_scopes.flash_codec import Batch
+from flask_scopes.flash_codec import FlashCodec
 
 SECRET = "cookie-cases-secret"
 OLD_SECRET = "cookie-cases-old-secret"
@@ -198,6 +202,98 @@ def allowed_sessions(
     if value.partition(".")[0] in OUR_HEADERS:
         return [{}]
     return [{}] + [s.data for s in seeds if not s.strict and s.data is not None]
+
+
+# -- the flash cookie ------------------------------------------------------------
+
+#: Signs flash values with the fallback key, which :func:`flash_codecs`'
+#: signed codec still accepts.
+OLD_FLASH_RING = KeyRing(OLD_SECRET.encode(), [], FLASH_SALT)
+
+
+def flash_codecs() -> dict[str, FlashCodec]:
+    """The flash codec as an app from :func:`make_app` has it: unsigned (the
+    default), and signed (``SCOPES_FLASH_SIGNED``), verifying with
+    :data:`SECRET` or :data:`OLD_SECRET`."""
+    ring = KeyRing(SECRET.encode(), [OLD_SECRET.encode()], FLASH_SALT)
+    return {
+        "unsigned": FlashCodec(None, False, LIMIT),
+        "signed": FlashCodec(ring, True, LIMIT),
+    }
+
+
+def flash_samples() -> list[list[Batch]]:
+    """Lists of batches of every shape the flash cookie carries: messages,
+    form values, field errors, Markup, several batches, the most batches."""
+    return [
+        [Batch(NOW, [("info", "saved")])],
+        [
+            Batch(NOW - 5, [("error", "<b>x</b>"), ("a.b-c_d", "é\u2028😀")]),
+            Batch(NOW, [], {"name": ["ann", ""], "tags": ["a"]}),
+        ],
+        [Batch(NOW, [("info", Markup("<b>safe</b>"))], {}, {"email": ["bad"]})],
+        [Batch(i, [("m", str(i))]) for i in range(FlashCodec.max_batches)],
+    ]
+
+
+def flash_seeds() -> list[Seed]:
+    """Valid flash cookies: each sample written by each codec, and signed
+    with the fallback key. ``data`` is left ``None``: the flash is checked
+    with :func:`check_flash`, not by its session."""
+    codecs = flash_codecs()
+    seeds = []
+    for sample in flash_samples():
+        for codec in codecs.values():
+            seeds.append(Seed(codec.encode(sample), None, True))
+        unsigned = codecs["unsigned"].encode(sample)
+        seeds.append(Seed(OLD_FLASH_RING.sign(unsigned), None, True))
+    return seeds
+
+
+def check_flash(codec: FlashCodec, value: str) -> list[Batch] | None:
+    """Decode ``value`` and check what came out: batches within every limit
+    of the codec, plain text (``Markup`` only from a signed codec), and the
+    same batches when written and read again. ``None`` when the codec
+    refused it with :exc:`BadCookie`; any other error propagates."""
+    try:
+        batches = codec.decode(value)
+    except BadCookie:
+        return None
+    assert type(batches) is list, batches
+    assert 0 < len(batches) <= codec.max_batches, batches
+    texts: tuple[type, ...] = (str, Markup) if codec.signed else (str,)
+    count = 0
+    for batch in batches:
+        assert type(batch) is Batch and batch, batch
+        assert type(batch.created) is int and batch.created >= 0, batch
+        for category, message in batch.messages:
+            assert type(category) is str, batch
+            assert codec.category_pattern.match(category), batch
+            assert type(message) in texts, f"{type(message)} from {value!r}"
+            message.encode("utf-8")
+        count += len(batch.messages)
+        for fields, longest in (
+            (batch.form, codec.max_value_length),
+            (batch.errors, None),
+        ):
+            assert type(fields) is dict and len(fields) <= codec.max_fields, batch
+            for name, items in fields.items():
+                assert type(name) is str, batch
+                assert 0 < len(name) <= codec.max_field_name_length, batch
+                name.encode("utf-8")
+                assert type(items) is list, batch
+                assert 0 < len(items) <= codec.max_values, batch
+                for item in items:
+                    assert type(item) is str, batch
+                    assert longest is None or len(item) <= longest, batch
+                    item.encode("utf-8")
+    assert count <= codec.max_messages, batches
+    again = FlashCodec(codec.keys, codec.signed, 10**6)
+    back = again.decode(again.encode(batches))
+    assert back == batches, (back, batches)
+    kinds = [[type(m) for _, m in b.messages] for b in batches]
+    assert [[type(m) for _, m in b.messages] for b in back] == kinds
+    return batches
 
 
 def zip_bomb(size: int = 10 * 1024 * 1024) -> bytes:

@@ -5,6 +5,7 @@ bytes to valid cookies with a few mutations.
 
 from __future__ import annotations
 
+import json
 import math
 import typing as t
 from datetime import datetime
@@ -12,11 +13,16 @@ from datetime import timedelta
 from datetime import timezone
 from datetime import UTC
 
-from cookie_cases import mutate
-from cookie_cases import Seed
-from cookie_cases import wsgi_text
 from hypothesis import strategies as st
 from markupsafe import Markup
+
+from flask_scopes.flash_codec import Batch
+from flask_scopes.session import FLASHES_KEY
+from flask_scopes.session import USER_KEY
+
+from .cookie_cases import mutate
+from .cookie_cases import Seed
+from .cookie_cases import wsgi_text
 
 # -- session values ------------------------------------------------------------
 
@@ -65,12 +71,16 @@ def _containers(children: st.SearchStrategy[t.Any]) -> st.SearchStrategy[t.Any]:
 #: Any value Flask's session accepts, nested.
 values = st.recursive(scalars, _containers, max_leaves=12)
 
-#: Whole sessions. ``_permanent`` is left out: it changes the cookie's
-#: lifetime, not how values are kept.
-#: Keys with a meaning of their own: ``_permanent`` is a bool, ``_flashes``
-#: stands for the flash scope and ``_scopes_user`` is set by bind_user.
-RESERVED = frozenset({"_permanent", "_flashes", "_scopes_user"})
-sessions = st.dictionaries(keys.filter(lambda k: k not in RESERVED), values, max_size=6)
+#: The keys with a meaning of their own, left out of :data:`sessions`:
+#: ``_permanent`` changes the cookie's lifetime, ``_flashes`` is a view of
+#: the flash scope, and :meth:`~flask_scopes.ScopesSession.bind_user` owns
+#: ``_scopes_user`` (a store refuses any other value there).
+RESERVED_KEYS = frozenset({"_permanent", FLASHES_KEY, USER_KEY})
+
+#: Whole sessions.
+sessions = st.dictionaries(
+    keys.filter(lambda k: k not in RESERVED_KEYS), values, max_size=6
+)
 
 
 def assert_same(expected: t.Any, actual: t.Any, path: str = "session") -> None:
@@ -127,4 +137,108 @@ random_values = st.one_of(
         "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.=",
         max_size=300,
     ),
+)
+
+
+# -- the flash cookie --------------------------------------------------------------
+
+_flash_junk = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _mostly(valid: st.SearchStrategy[t.Any]) -> st.SearchStrategy[t.Any]:
+    """``valid``, or now and then anything at all in its place."""
+    return st.one_of(valid, valid, valid, _flash_junk)
+
+
+_flash_categories = _mostly(
+    st.one_of(
+        st.from_regex(r"[A-Za-z0-9_.-]{1,40}", fullmatch=True),
+        st.sampled_from(["info", "", "a" * 41, "a b", "<x>", "\ud800", "é"]),
+    )
+)
+_flash_texts = _mostly(st.text(max_size=20))
+_flash_entries = _mostly(
+    st.one_of(
+        st.tuples(_flash_categories, _flash_texts).map(list),
+        st.tuples(
+            _flash_categories,
+            _flash_texts,
+            st.sampled_from([1, True, 1.0, 0, 2, "1", None]),
+        ).map(list),
+    )
+)
+_flash_fields = _mostly(
+    st.dictionaries(
+        st.one_of(st.text(max_size=8), st.just("f" * 101)),
+        _mostly(st.lists(_mostly(st.text(max_size=8)), max_size=17)),
+        max_size=4,
+    )
+)
+_flash_created = _mostly(st.integers(0, 2**40)) | st.sampled_from([-1, 1.5, True])
+_flash_batch = _mostly(
+    st.one_of(
+        st.tuples(_flash_created, st.lists(_flash_entries, max_size=4)),
+        st.tuples(_flash_created, st.lists(_flash_entries, max_size=4), _flash_fields),
+        st.tuples(
+            _flash_created,
+            st.lists(_flash_entries, max_size=4),
+            _flash_fields,
+            _flash_fields,
+        ),
+    ).map(list)
+)
+
+
+@st.composite
+def flash_bodies(draw: st.DrawFn) -> bytes:
+    """The body of a flash cookie (before base64): JSON close to the
+    format, with a wrong part here and there (a message flagged as Markup,
+    a bad category, a lone surrogate, a limit just over), or any bytes."""
+    if draw(st.integers(0, 5)) == 0:
+        return draw(st.binary(max_size=300))
+    data = draw(_mostly(st.lists(_flash_batch, max_size=9)))
+    text = json.dumps(data, ensure_ascii=draw(st.booleans()))
+    return text.encode("utf-8", "surrogatepass")
+
+
+_flash_messages = st.tuples(
+    st.from_regex(r"[A-Za-z0-9_.-]{1,40}", fullmatch=True),
+    st.one_of(
+        st.text(st.characters(exclude_categories=("Cs",)), max_size=20),
+        st.text(st.characters(exclude_categories=("Cs",)), max_size=20).map(Markup),
+    ),
+)
+_flash_form = st.dictionaries(
+    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=10),
+    st.lists(
+        st.text(st.characters(exclude_categories=("Cs",)), max_size=10),
+        min_size=1,
+        max_size=3,
+    ),
+    max_size=3,
+)
+
+#: What a request may flash: batches of messages (``Markup`` among them),
+#: form values and field errors.
+flash_batches = st.lists(
+    st.builds(
+        Batch,
+        st.integers(0, 2**40),
+        st.lists(_flash_messages, max_size=5),
+        _flash_form,
+        _flash_form,
+    ).filter(bool),
+    min_size=1,
+    max_size=8,
 )

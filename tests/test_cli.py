@@ -27,8 +27,8 @@ from .store_modes import store_app as store_app
 from .store_modes import store_mode as store_mode
 
 if t.TYPE_CHECKING:
-    from conftest import FakeClock
-    from redis_fixture import RedisServer
+    from .conftest import FakeClock
+    from .redis_server import RedisServer
 
 MakeApp = t.Callable[..., Flask]
 utc = timezone.utc

@@ -32,7 +32,7 @@ from flask_scopes.crypto import TAG_SIZE
 from flask_scopes.settings import Settings
 
 if t.TYPE_CHECKING:
-    from conftest import FakeClock
+    from .conftest import FakeClock
 
 #: The SECRET_KEY of the apps the make_app fixture builds.
 SECRET = "test-secret-key"

@@ -1,33 +1,38 @@
-"""The fuzz target in ``tests/fuzz`` works: its starting corpus passes, and
-a short run of each engine finishes clean. The long run is a separate,
-time-bounded command (see ``docs/robustness.rst``).
+"""The fuzz target in ``tests/fuzz`` works: its starting corpus passes, it
+catches a decoder that misbehaves, and a short run of each engine finishes
+clean. The long run is a separate, time-bounded command (see
+``docs/robustness.rst``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from markupsafe import Markup
 
-HERE = Path(__file__).resolve().parent
-SCRIPT = HERE / "fuzz" / "fuzz_cookies.py"
-ROOT = HERE.parent
+from flask_scopes.flash_codec import Batch
+
+from .fuzz.fuzz_cookies import MODULE
+from .fuzz.fuzz_cookies import Targets
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def targets():
-    spec = importlib.util.spec_from_file_location("fuzz_cookies", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Targets()
+def targets() -> Targets:
+    return Targets()
 
 
-def test_corpus_passes(targets) -> None:
+def index(targets: Targets, name: str) -> bytes:
+    names = [n for n, _ in targets.all()]
+    return bytes([names.index(name)])
+
+
+def test_corpus_passes(targets: Targets) -> None:
     """Every starting input runs its target without a failure, and every
     target has some."""
     corpus = targets.corpus()
@@ -36,7 +41,9 @@ def test_corpus_passes(targets) -> None:
         targets.one_input(unit)
 
 
-def test_a_bad_decoder_is_caught(targets, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_decoder_is_caught(
+    targets: Targets, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The target fails when a decoder lets an unexpected error out."""
 
     def broken(value: str) -> None:
@@ -47,10 +54,35 @@ def test_a_bad_decoder_is_caught(targets, monkeypatch: pytest.MonkeyPatch) -> No
         targets.one_input(b"\x00anything")
 
 
+@pytest.mark.parametrize("target", ["flash codec, any value", "flash codec, any body"])
+def test_a_bad_flash_decoder_is_caught(
+    targets: Targets, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """The flash targets fail when the unsigned codec lets an unexpected
+    error out or gives Markup, and pass when it refuses."""
+    codec = targets.flash_codecs["unsigned"]
+
+    def markup(value: str) -> list[Batch]:
+        return [Batch(1, [("info", Markup("<b>x</b>"))])]
+
+    def broken(value: str) -> list[Batch]:
+        raise IndexError(value)
+
+    monkeypatch.setattr(codec, "decode", markup)
+    with pytest.raises(AssertionError, match="Markup"):
+        targets.one_input(index(targets, target) + b"\x00anything")
+    monkeypatch.setattr(codec, "decode", broken)
+    with pytest.raises(IndexError):
+        targets.one_input(index(targets, target) + b"\x00anything")
+    monkeypatch.undo()
+    targets.one_input(index(targets, target) + b"\x00anything")
+
+
 def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """The fuzz command, as documented, from the repository root."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
+        [sys.executable, "-m", MODULE, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -59,10 +91,10 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_hypothesis_engine_runs() -> None:
-    result = run("--hypothesis", "-runs=400", "-max_total_time=60")
+def test_hypothesis_engine_runs(targets: Targets) -> None:
+    result = run("--hypothesis", "-runs=500", "-max_total_time=60")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "400 inputs over 8 targets" in result.stdout
+    assert f"500 inputs over {len(targets.all())} targets" in result.stdout
 
 
 def test_atheris_engine_runs() -> None:
@@ -70,3 +102,15 @@ def test_atheris_engine_runs() -> None:
     result = run("-runs=5000", "-max_total_time=60")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Done 5000 runs" in result.stderr
+
+
+def test_run_as_a_file_says_how_to_run() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "fuzz" / "fuzz_cookies.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert f"python -m {MODULE}" in result.stderr

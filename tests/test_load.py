@@ -11,28 +11,23 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from load.harness import AppServer
-from load.harness import disconnects
-from load.harness import LoadResult
-from load.harness import Progress
-from load.harness import redis_outage
-from load.harness import request
-from load.harness import run_load
-from modes import NO_STORE
-from modes import store_supported
-from redis_server import RedisServer
-from redis_server import serve
+
+from .load.harness import AppServer
+from .load.harness import disconnects
+from .load.harness import LoadClient
+from .load.harness import LoadResult
+from .load.harness import logged_errors
+from .load.harness import OUTAGE_TEXT
+from .load.harness import Progress
+from .load.harness import redis_outage
+from .load.harness import request
+from .load.harness import run_load
+from .redis_server import RedisServer
 
 CLIENTS = 8
 STEPS = 50
 
-needs_store = pytest.mark.skipif(not store_supported(), reason=NO_STORE)
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[RedisServer]:
-    yield from serve(tmp_path_factory.mktemp("redis"))
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +38,15 @@ def cookie_app(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[AppServer
 
 @pytest.fixture(scope="module")
 def redis_app(
-    tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer
+    tmp_path_factory: pytest.TempPathFactory, redis_process: RedisServer
 ) -> t.Iterator[AppServer]:
     log = tmp_path_factory.mktemp("gunicorn") / "redis.log"
-    with AppServer(log, store=redis_server.url) as server:
+    redis_process.start()
+    with AppServer(log, store=redis_process.url) as server:
         yield server
 
 
-@pytest.fixture(params=["cookie", pytest.param("redis", marks=[needs_store])])
+@pytest.fixture(params=["cookie", pytest.param("redis", marks=pytest.mark.redis)])
 def served(request: pytest.FixtureRequest) -> t.Iterator[tuple[str, AppServer]]:
     mode = request.param
     if mode == "redis":
@@ -67,9 +63,10 @@ def assert_clean(result: LoadResult, server: AppServer, outage: bool = False) ->
     log = server.log_text()
     # Flask logs every unhandled error (a 500) as "Exception on <path>".
     assert "Exception on /" not in log, log[-5000:]
+    # The store may log the outage it turned into a 503; nothing else
+    # may log a traceback.
+    assert server.logged_errors()["other"] == 0, log[-5000:]
     if not outage:
-        # The store may log the outage it turned into a 503; nothing else
-        # may log a traceback.
         assert "Traceback" not in log, log[-5000:]
 
 
@@ -104,14 +101,13 @@ def test_clients_leaving_early(served: tuple[str, AppServer]) -> None:
     assert request(server.port, "GET", "/health", {})[0] == 200
 
 
-@needs_store
 @pytest.mark.redis
-def test_redis_outage(redis_app: AppServer, redis_server: RedisServer) -> None:
+def test_redis_outage(redis_app: AppServer, redis_process: RedisServer) -> None:
     """redis-server is killed in the middle of a run and started again.
     Requests during the outage get the 503 with its message, never a 500;
     after it, every session goes on from where it was: no counter reset or
     lost, and each ends at exactly its number of steps."""
-    fault = redis_outage(redis_server, after=CLIENTS * STEPS // 3)
+    fault = redis_outage(redis_process, after=CLIENTS * STEPS // 3)
     result = run_load(
         redis_app.port, CLIENTS, STEPS, mode="redis", time_limit=150, during=fault
     )
@@ -121,13 +117,36 @@ def test_redis_outage(redis_app: AppServer, redis_server: RedisServer) -> None:
     assert set(result.statuses) <= {200, 503}
 
 
+def test_logged_errors() -> None:
+    """The log check tells the store's outage message from any other
+    error, and counts a chained error once."""
+    log = "\n".join(
+        [
+            "[INFO] Booting worker",
+            f"The session store (RedisCache) {OUTAGE_TEXT} to save the session.",
+            "Traceback (most recent call last):",
+            '  File "x.py", line 1, in f',
+            "ConnectionError: Connection closed by server.",
+            "",
+            "During handling of the above exception, another exception occurred:",
+            "",
+            "Traceback (most recent call last):",
+            "ConnectionRefusedError: [Errno 111] Connection refused",
+            "[ERROR] Exception on /hit [POST]",
+            "Traceback (most recent call last):",
+            "KeyError: 'n'",
+        ]
+    )
+    assert logged_errors(log) == {"outage": 1, "other": 1}
+    assert logged_errors("[INFO] Booting worker\n") == {}
+    assert logged_errors("\nTraceback (most recent call last):\n") == {"other": 1}
+
+
 def test_fault_is_detected(cookie_app: AppServer) -> None:
     """The checks can fail: a client whose cookie jar is emptied in the
     middle of its run sees its counter reset, and the run reports it."""
     result = run_load(cookie_app.port, 1, 6, time_limit=30)
     assert result.problems() == []
-    from load.harness import LoadClient
-
     client = LoadClient(cookie_app.port, "forgetful", 6, 6, float("inf"))
     original = client._success
     calls = 0

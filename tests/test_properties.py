@@ -17,13 +17,7 @@ import zlib
 from datetime import datetime
 
 import pytest
-from cookie_cases import allowed_sessions
-from cookie_cases import LIMIT
-from cookie_cases import make_seeds
-from cookie_cases import OLD_SECRET
-from cookie_cases import SECRET
-from cookie_cases import Seed
-from cookie_cases import zip_bomb
+from cachelib import SimpleCache
 from flask import Flask
 from flask import get_flashed_messages
 from flask import session
@@ -38,14 +32,6 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from markupsafe import Markup
-from modes import NO_STORE
-from modes import store_supported
-from redis_server import serve
-from strategies import assert_same
-from strategies import mutations
-from strategies import random_values
-from strategies import sessions
-from strategies import values
 from werkzeug.exceptions import InternalServerError
 
 from flask_scopes import Scopes
@@ -55,11 +41,33 @@ from flask_scopes.codec import b64encode
 from flask_scopes.codec import BadCookie
 from flask_scopes.codec import decompress
 from flask_scopes.codec import dumps
+from flask_scopes.codec import FLASH_SALT
 from flask_scopes.codec import FlaskCookieReader
 from flask_scopes.codec import KeyRing
 from flask_scopes.codec import loads
 from flask_scopes.codec import SESSION_SALT
 from flask_scopes.codec import SessionCodec
+from flask_scopes.flash_codec import FlashCodec
+
+from .cookie_cases import allowed_sessions
+from .cookie_cases import check_flash
+from .cookie_cases import flash_codecs
+from .cookie_cases import flash_samples
+from .cookie_cases import flash_seeds
+from .cookie_cases import LIMIT
+from .cookie_cases import make_seeds
+from .cookie_cases import OLD_FLASH_RING
+from .cookie_cases import OLD_SECRET
+from .cookie_cases import SECRET
+from .cookie_cases import Seed
+from .cookie_cases import zip_bomb
+from .strategies import assert_same
+from .strategies import flash_batches
+from .strategies import flash_bodies
+from .strategies import mutations
+from .strategies import random_values
+from .strategies import sessions
+from .strategies import values
 
 MAX_INFLATED = 64 * 1024
 
@@ -121,38 +129,20 @@ def set_cookies(response: t.Any, name: str) -> list[str]:
 
 # -- values round-trip ------------------------------------------------------------
 
-MODES = [
-    "cookie",
-    pytest.param(
-        "simple", marks=pytest.mark.skipif(not store_supported(), reason=NO_STORE)
-    ),
-    pytest.param(
-        "redis",
-        marks=[
-            pytest.mark.redis,
-            pytest.mark.skipif(not store_supported(), reason=NO_STORE),
-        ],
-    ),
-]
+MODES = ["cookie", "simple", pytest.param("redis", marks=pytest.mark.redis)]
 
 
 @pytest.fixture(scope="module", params=MODES)
-def mode(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+def mode(request: pytest.FixtureRequest) -> tuple[str, dict[str, t.Any]]:
     name = request.param
     config: dict[str, t.Any] = {}
-    servers = None
     if name == "simple":
-        from cachelib import SimpleCache
-
         config["SCOPES_SESSION_STORE"] = SimpleCache(threshold=100_000)
     elif name == "redis":
-        servers = serve(tmp_path_factory.mktemp("redis"))
-        config["SCOPES_SESSION_STORE"] = next(servers).url
-    try:
-        yield name, config
-    finally:
-        if servers is not None:
-            servers.close()
+        server = request.getfixturevalue("redis_process")
+        server.start()
+        config["SCOPES_SESSION_STORE"] = server.url
+    return name, config
 
 
 @fast
@@ -596,3 +586,111 @@ def test_flask_reader_signed_junk(payload: bytes, compress: bool) -> None:
         READER.decode(value.decode(), 31 * 86400)
     except BadCookie:
         pass
+
+
+# -- the flash codec directly ----------------------------------------------------
+
+FLASH_CODECS = flash_codecs()
+UNSIGNED_FLASH = FLASH_CODECS["unsigned"]
+SIGNED_FLASH = FLASH_CODECS["signed"]
+FLASH_SEEDS = flash_seeds()
+SIGNED_FLASH_VALUES = frozenset(
+    seed.value for seed in FLASH_SEEDS if check_flash(SIGNED_FLASH, seed.value)
+)
+FLASH_SIGNERS = [SIGNED_FLASH.keys, OLD_FLASH_RING]
+
+
+def test_flash_seeds_decode() -> None:
+    """The flash seeds are valid: each is read back by the codec that wrote
+    it, so the mutation tests start from cookies that work."""
+    unsigned = [s.value for s in FLASH_SEEDS if check_flash(UNSIGNED_FLASH, s.value)]
+    assert len(unsigned) == len(flash_samples())
+    # Written by the signed codec, and signed with the fallback key.
+    assert len(SIGNED_FLASH_VALUES) == 2 * len(flash_samples())
+    assert any(
+        type(message) is Markup
+        for value in SIGNED_FLASH_VALUES
+        for batch in SIGNED_FLASH.decode(value)
+        for _, message in batch.messages
+    )
+
+
+@fast
+@given(
+    value=st.one_of(
+        random_values,
+        st.text(max_size=300),
+        mutations(FLASH_SEEDS).map(lambda m: m[0]),
+    )
+)
+@example(value="1.")
+@example(value="1.W10")  # []
+@example(value="1.W1swLFtdXV0")  # [[0,[]]]
+def test_flash_decode_any_value(value: str) -> None:
+    """Any text as the flash cookie's value: both codecs give batches within
+    their limits, or refuse it with ``BadCookie``, and never anything else.
+    The unsigned codec never gives Markup; the signed one reads nothing
+    but values signed with its keys, unchanged."""
+    check_flash(UNSIGNED_FLASH, value)
+    if check_flash(SIGNED_FLASH, value) is not None:
+        assert value in SIGNED_FLASH_VALUES
+
+
+@fast
+@given(body=flash_bodies(), signer=st.sampled_from(FLASH_SIGNERS))
+@example(body=b'[[0,[["info","<b>x</b>",1]]]]', signer=FLASH_SIGNERS[0])
+@example(body=b'[[0,[["info","<b>x</b>",true]]]]', signer=FLASH_SIGNERS[1])
+@example(body=b'[[0,[["info","x"]],{"f":["\\ud800"]}]]', signer=FLASH_SIGNERS[0])
+@example(body=b"[" * 100_000 + b"]" * 100_000, signer=FLASH_SIGNERS[0])
+def test_flash_decode_any_body(body: bytes, signer: KeyRing) -> None:
+    """Any body in the flash cookie's format, unsigned and with a valid
+    signature (what only the key's owner could make): both codecs give
+    clean batches or refuse. What the unsigned codec reads, the signed one
+    reads the same once signed; what it refuses can't carry Markup."""
+    value = f"1.{b64encode(body)}"
+    signed = signer.sign(value)
+    plain = check_flash(UNSIGNED_FLASH, value)
+    if plain is not None:
+        event("unsigned body read")
+    from_signed = check_flash(SIGNED_FLASH, signed)
+    # A signed value is not in the unsigned format.
+    assert check_flash(UNSIGNED_FLASH, signed) is None
+    if plain is not None and len(signed) <= SIGNED_FLASH.max_length:
+        assert from_signed == plain
+
+
+@fast
+@given(batches=flash_batches)
+def test_flash_round_trip(batches: list) -> None:
+    """What a request flashed is read back the same: Markup stays Markup
+    in the signed cookie, and comes back as plain text from the unsigned
+    one."""
+    codecs = [
+        FlashCodec(SIGNED_FLASH.keys, True, 10**6),
+        FlashCodec(None, False, 10**6),
+    ]
+    for codec in codecs:
+        back = check_flash(codec, codec.encode(batches))
+        assert back == batches
+    signed_back = codecs[0].decode(codecs[0].encode(batches))
+    plain_back = codecs[1].decode(codecs[1].encode(batches))
+    for original, signed, plain in zip(batches, signed_back, plain_back, strict=True):
+        for (_, a), (_, b), (_, c) in zip(
+            original.messages, signed.messages, plain.messages, strict=True
+        ):
+            assert type(b) is type(a)
+            assert type(c) is str
+
+
+def test_markup_only_from_a_signed_flash() -> None:
+    """A message flagged as Markup is read as Markup only under a valid
+    signature; unsigned, the whole cookie is refused."""
+    body = b'[[0,[["info","<b>x</b>",1]]]]'
+    value = f"1.{b64encode(body)}"
+    assert check_flash(UNSIGNED_FLASH, value) is None
+    for signer in FLASH_SIGNERS:
+        [batch] = check_flash(SIGNED_FLASH, signer.sign(value)) or []
+        assert batch.messages == [("info", "<b>x</b>")]
+        assert type(batch.messages[0][1]) is Markup
+    other = KeyRing(b"another-key", [], FLASH_SALT)
+    assert check_flash(SIGNED_FLASH, other.sign(value)) is None

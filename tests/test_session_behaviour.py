@@ -22,7 +22,7 @@ from .store_modes import mode as mode
 from .store_modes import mode_app as mode_app
 
 if t.TYPE_CHECKING:
-    from conftest import FakeClock
+    from .conftest import FakeClock
 
 AppFactory = t.Callable[..., Flask]
 

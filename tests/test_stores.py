@@ -44,8 +44,8 @@ from .store_modes import store_app as store_app
 from .store_modes import store_mode as store_mode
 
 if t.TYPE_CHECKING:
-    from conftest import FakeClock
-    from redis_fixture import RedisServer
+    from .conftest import FakeClock
+    from .redis_server import RedisServer
 
 AppFactory = t.Callable[..., Flask]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -599,7 +599,7 @@ def test_redis_outage(redis_server: RedisServer, make_app: AppFactory) -> None:
     client.get("/login/42")
     client.get("/set/cart/3")
     before = cookie(client)
-    redis_server.stop()
+    redis_server.stop(hard=True)
     for path in ("/get/cart", "/set/cart/4"):
         response = client.get(path)
         assert response.status_code == 503
@@ -621,7 +621,7 @@ def test_redis_outage_on_write(redis_server: RedisServer, make_app: AppFactory) 
     @app.get("/crash-then-save")
     def crash_then_save() -> t.Any:
         session["cart"] = session["cart"] + "+1"
-        redis_server.stop()
+        redis_server.stop(hard=True)
         return app.redirect("/done")
 
     client = app.test_client()
@@ -640,7 +640,7 @@ def test_revoke_user_outage(redis_server: RedisServer, make_app: AppFactory) -> 
     scopes = Scopes()
     client_ = redis_server.client(retry=False)
     app = make_app(scopes, SCOPES_SESSION_STORE=RedisCache(client_))
-    redis_server.stop()
+    redis_server.stop(hard=True)
     with pytest.raises(SessionStoreUnavailable, match="could not be reached"):
         scopes.revoke_user("42", app)
 
@@ -972,7 +972,7 @@ def test_cookie_mode_revocation_outage(
     client = app.test_client()
     client.get("/login/42")
     before = cookie(client)
-    redis_server.stop()
+    redis_server.stop(hard=True)
     response = client.get("/get/user")
     assert response.status_code == 503
     assert cookie(client) == before

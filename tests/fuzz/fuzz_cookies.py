@@ -1,26 +1,28 @@
 """Fuzz the cookie decoders, for a bounded time.
 
+Run it from the repository root, as a module of the ``tests`` package.
 With atheris installed, this is a coverage-guided libFuzzer target, and
 takes libFuzzer's options::
 
-    python tests/fuzz/fuzz_cookies.py -max_total_time=60
-    python tests/fuzz/fuzz_cookies.py crash-<hash>      # replay a crash
+    python -m tests.fuzz.fuzz_cookies -max_total_time=60
+    python -m tests.fuzz.fuzz_cookies crash-<hash>      # replay a crash
 
 Without atheris (or with ``--hypothesis``) the same targets run under
 hypothesis, on random and mutated inputs, until ``-max_total_time``
 seconds or ``-runs`` inputs have passed::
 
-    python tests/fuzz/fuzz_cookies.py --hypothesis -max_total_time=60
+    python -m tests.fuzz.fuzz_cookies --hypothesis -max_total_time=60
 
 Each input's first byte picks a target; the rest is its input. A target
 fails (an uncaught exception) when a decoder raises anything but its
-``BadCookie`` refusal, returns a value of the wrong shape, or a request
-with the input as its cookie answers with an error or a session it must
-not have.
+``BadCookie`` refusal, returns a value of the wrong shape (for the flash,
+``Markup`` from an unsigned cookie included), or a request with the input
+as its cookie answers with an error or a session it must not have.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -29,9 +31,11 @@ import time
 import typing as t
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # the tests' helper modules
-sys.path.insert(0, str(HERE.parent.parent))  # flask_scopes, from a checkout
+#: The repository root: the ``tests`` package, and flask_scopes from a
+#: checkout.
+ROOT = Path(__file__).resolve().parent.parent.parent
+#: How to run this script: ``python -m <MODULE>``.
+MODULE = "tests.fuzz.fuzz_cookies"
 
 Target = t.Callable[[bytes], None]
 CHILD = "--libfuzzer-child"
@@ -58,6 +62,10 @@ DICTIONARY = [
     "x\x9c",
     "session=",
     "; ",
+    '[[0,[["',
+    '",1]',
+    '"info"',
+    '{"f":["',
 ]
 
 
@@ -70,11 +78,6 @@ class Targets:
     def __init__(self) -> None:
         import zlib
 
-        from cookie_cases import LIMIT
-        from cookie_cases import make_app
-        from cookie_cases import make_seeds
-        from cookie_cases import OLD_SECRET
-        from cookie_cases import SECRET
         from flask import Flask
         from flask import get_flashed_messages
         from flask import session
@@ -87,10 +90,24 @@ class Targets:
         from flask_scopes.codec import SESSION_SALT
         from flask_scopes.codec import SessionCodec
 
+        from ..cookie_cases import check_flash
+        from ..cookie_cases import flash_codecs
+        from ..cookie_cases import LIMIT
+        from ..cookie_cases import make_app
+        from ..cookie_cases import make_seeds
+        from ..cookie_cases import OLD_FLASH_RING
+        from ..cookie_cases import OLD_SECRET
+        from ..cookie_cases import SECRET
+
         self.zlib = zlib
         self.BadCookie = BadCookie
         self.ring = KeyRing(SECRET.encode(), [OLD_SECRET.encode()], SESSION_SALT)
         self.codec = SessionCodec(self.ring, LIMIT, self.max_inflated)
+        #: The flash codec as an app has it: unsigned, and signed
+        #: (``SCOPES_FLASH_SIGNED``).
+        self.flash_codecs = flash_codecs()
+        self.flash_signers = [self.flash_codecs["signed"].keys, OLD_FLASH_RING]
+        self.check_flash = check_flash
         self.reader = FlaskCookieReader(
             [SECRET.encode(), OLD_SECRET.encode()], LIMIT, self.max_inflated
         )
@@ -130,6 +147,8 @@ class Targets:
             ("request, session cookie", self.session_request),
             ("request, mutated session cookie", self.mutated_session_request),
             ("request, flash cookie", self.flash_request),
+            ("flash codec, any value", self.flash_codec),
+            ("flash codec, any body", self.flash_codec_body),
         ]
 
     def one_input(self, data: bytes) -> None:
@@ -147,6 +166,7 @@ class Targets:
         from flask.json.tag import TaggedJSONSerializer
         from markupsafe import Markup
 
+        from flask_scopes.codec import b64decode
         from flask_scopes.codec import dumps
 
         index = {name: bytes([i]) for i, (name, _) in enumerate(self.all())}
@@ -179,6 +199,19 @@ class Targets:
         for body in bodies:
             out.append(index["decompress"] + b"\xff" + self.zlib.compress(body))
         out.append(index["request, flash cookie"] + b"[]")
+        from ..cookie_cases import flash_samples
+
+        batches = flash_samples()
+        for codec in self.flash_codecs.values():
+            for sample in batches:
+                value = codec.encode(sample).encode("ascii")
+                out.append(index["flash codec, any value"] + value)
+                out.append(index["request, flash cookie"] + value)
+        for sample in batches:
+            for flags in (0, 1):
+                body = self.flash_codecs["signed"].encode(sample)
+                raw = b64decode(body.rpartition(".")[0][2:])
+                out.append(index["flash codec, any body"] + bytes([flags]) + raw)
         return out
 
     # -- the targets -----------------------------------------------------------
@@ -251,7 +284,7 @@ class Targets:
         self._check_session("session=" + data.decode("latin-1"))
 
     def _check_session(self, header: str) -> None:
-        from cookie_cases import allowed_sessions
+        from ..cookie_cases import allowed_sessions
 
         self._request("/session", header)
         allowed = allowed_sessions(header, self.seeds)
@@ -259,7 +292,7 @@ class Targets:
             raise AssertionError(f"{header!r} gave {self.seen!r}, not {allowed!r}")
 
     def mutated_session_request(self, data: bytes) -> None:
-        from cookie_cases import mutate
+        from ..cookie_cases import mutate
 
         if not data:
             return
@@ -268,6 +301,30 @@ class Targets:
 
     def flash_request(self, data: bytes) -> None:
         self._request("/flash", "flash=" + data.decode("latin-1"))
+
+    def flash_codec(self, data: bytes) -> None:
+        """Any text as the flash cookie's value, as a WSGI server gives it
+        (latin-1) and as any str (lone surrogates included), to the
+        unsigned and the signed codec."""
+        for text in (data.decode("latin-1"), data.decode("utf-8", "surrogateescape")):
+            for codec in self.flash_codecs.values():
+                self.check_flash(codec, text)
+
+    def flash_codec_body(self, data: bytes) -> None:
+        """Any bytes as the body of a flash cookie in its format: as it
+        is (unsigned), and with a valid signature by the key or the
+        fallback (what only the key's owner could make), to reach the
+        structure checks of both codecs."""
+        from flask_scopes.codec import b64encode
+
+        if not data:
+            return
+        value = f"1.{b64encode(data[1:])}"
+        self.check_flash(self.flash_codecs["unsigned"], value)
+        signed = self.flash_signers[data[0] & 1].sign(value)
+        self.check_flash(self.flash_codecs["signed"], signed)
+        # The signed value, to the unsigned codec.
+        self.check_flash(self.flash_codecs["unsigned"], signed)
 
 
 # -- running ---------------------------------------------------------------------
@@ -310,8 +367,14 @@ def run_atheris(argv: list[str]) -> int:
             for i, unit in enumerate(Targets().corpus()):
                 (corpus / f"seed-{i}").write_bytes(unit)
             argv = [*argv, str(corpus)]
-        child = subprocess.run([sys.executable, argv[0], CHILD, *argv[1:]])
-        return child.returncode
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+            ),
+        }
+        command = [sys.executable, "-m", MODULE, CHILD, *argv[1:]]
+        return subprocess.run(command, env=env).returncode
     finally:
         crashes = [*work.glob("crash-*"), *work.glob("timeout-*"), *work.glob("oom-*")]
         if crashes:
@@ -326,6 +389,8 @@ def fuzz_with_atheris(argv: list[str]) -> None:
 
     with atheris.instrument_imports(include=["flask_scopes"]):
         import flask_scopes.codec  # noqa: F401
+        import flask_scopes.flash_codec  # noqa: F401
+        import flask_scopes.flash_scope  # noqa: F401
         import flask_scopes.interface  # noqa: F401
         import flask_scopes.session  # noqa: F401
     targets = Targets()
@@ -361,7 +426,8 @@ def run_hypothesis(argv: list[str]) -> int:
     max_runs = int(_option(argv, "runs") or 10**9)
     targets = Targets()
     names = [name for name, _ in targets.all()]
-    per_round = 200
+    # Small input budgets are shared out, so that every target runs.
+    per_round = max(1, min(200, max_runs // len(names)))
     runs = 0
     deadline = time.monotonic() + max_time
     started = time.monotonic()
@@ -423,4 +489,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    if not __package__:
+        sys.exit(f"Run it from the repository root: python -m {MODULE} [options]")
     sys.exit(main(sys.argv))

@@ -6,7 +6,7 @@ Configured from the environment so that every worker builds the same app:
 - ``LOAD_SESSION_STORE``: ``SCOPES_SESSION_STORE``, for example
   ``redis://127.0.0.1:6379/0``; unset for the cookie session.
 
-Run with ``gunicorn --chdir tests/load 'app:create_app()'``.
+Run from the repository root with ``gunicorn 'tests.load.app:create_app()'``.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ class AppServer:
             "-m",
             "gunicorn",
             "--chdir",
-            str(HERE),
+            str(ROOT),
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",
@@ -110,7 +110,7 @@ class AppServer:
             "5",
             "--log-level",
             "warning",
-            "app:create_app()",
+            "tests.load.app:create_app()",
         ]
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as out:
@@ -169,12 +169,39 @@ class AppServer:
         except FileNotFoundError:
             return ""
 
+    def logged_errors(self) -> Counter[str]:
+        """The errors in the server's log, by kind (see
+        :func:`logged_errors`)."""
+        return logged_errors(self.log_text())
+
     def __enter__(self) -> AppServer:
         self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+#: The lines that join the tracebacks of one chained error.
+_CHAINED = ("During handling of", "The above exception was the direct cause")
+
+
+def logged_errors(log: str) -> Counter[str]:
+    """Count the errors logged with a traceback, by kind: ``"outage"`` when
+    the message before it is the store's outage message (see
+    :data:`OUTAGE_TEXT`), else ``"other"`` (Flask's ``Exception on ...``
+    for an unhandled error among them). A chained error counts once."""
+    counts: Counter[str] = Counter()
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        if not line.startswith("Traceback (most recent call last)"):
+            continue
+        before = lines[max(0, i - 2) : i]
+        if any(b.startswith(_CHAINED) for b in before):
+            continue
+        message = before[-1] if before else ""
+        counts["outage" if OUTAGE_TEXT in message else "other"] += 1
+    return counts
 
 
 def request(
