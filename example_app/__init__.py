@@ -6,7 +6,8 @@ session and the flash hold.
 
 ``SECRET_KEY`` and ``SCOPES_SESSION_STORE`` (for example
 ``redis://localhost:6379/0`` or ``file:///tmp/sessions``) are read from the
-environment.
+environment. Without ``SECRET_KEY`` a random key is made at start-up, so
+sessions end whenever the server restarts.
 """
 
 from __future__ import annotations
