@@ -8,12 +8,28 @@ from __future__ import annotations
 import typing as t
 from email.utils import formatdate
 
+from .codec import BadCookie
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.sansio.response import Response
 
     from .settings import Settings
 
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def one_value(values: list[str]) -> str:
+    """The value of a cookie that came once, or several times alike.
+
+    Several different values of one name mean that another cookie, set for
+    a parent domain or another path, may be an attacker's: neither is
+    trusted.
+
+    :raises BadCookie: The values differ.
+    """
+    if len(values) > 1 and len(set(values)) > 1:
+        raise BadCookie(f"{len(values)} different cookies of that name")
+    return values[0]
 
 
 def vary_cookie(response: Response) -> None:

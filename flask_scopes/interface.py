@@ -20,6 +20,7 @@ from .codec import PayloadTooLarge
 from .codec import SESSION_SALT
 from .codec import SessionEnded
 from .cookies import CookiePolicy
+from .cookies import one_value
 from .cookies import vary_cookie
 from .crypto import CipherRing
 from .crypto import EncryptedSessionCodec
@@ -30,6 +31,7 @@ from .flash_codec import FlashCodec
 from .flash_scope import FlashScope
 from .flash_scope import save_flash as save_flash_cookie
 from .runtime import Runtime
+from .session import loading
 from .session import NullScopesSession
 from .session import ScopesSession
 from .settings import Settings
@@ -139,7 +141,8 @@ class ScopesSessionInterface(SessionInterface):
         or is permanent and ``SESSION_REFRESH_EACH_REQUEST`` is set."""
         if session.modified or getattr(session, "reissue", False):
             return True
-        return session.permanent and self.runtime(app).settings.refresh_each_request
+        runtime = getattr(session, "runtime", None) or self.runtime(app)
+        return session.permanent and runtime.settings.refresh_each_request
 
     # -- opening -----------------------------------------------------------
 
@@ -176,37 +179,15 @@ class ScopesSessionInterface(SessionInterface):
     def _load_cookie(
         self, runtime: Runtime, values: list[str], session: ScopesSession
     ) -> None:
-        try:
+        with loading(session, "session cookie"):
             created, touched, data, reissue = self._decode(runtime, values)
-        except SessionStoreUnavailable:
-            session.unsaveable = True
-            raise
-        except SessionEnded as e:
-            logger.debug("The session cookie's session has ended: %s", e)
-            session.ended = True
-            return
-        except BadCookie as e:
-            logger.debug("Ignored the session cookie: %s", e)
-            return
-        except Exception:  # a cookie never causes a 500
-            logger.debug("Ignored the session cookie", exc_info=True)
-            return
-        session._fill(data)
-        session.new = False
-        session.created = created
-        session.touched = touched
-        if reissue:
-            session.reissue = True
+            session._adopt(data, created, touched, reissue)
 
     def _decode(
         self, runtime: Runtime, values: list[str]
     ) -> tuple[int, int, dict[str, t.Any], bool]:
         settings = runtime.settings
-        if len(values) > 1 and len(set(values)) > 1:
-            # Another cookie of the same name, set for a parent domain or
-            # another path, may be an attacker's: trust neither.
-            raise BadCookie(f"{len(values)} different cookies of that name")
-        value = values[0]
+        value = one_value(values)
         assert runtime.codec is not None
         if runtime.codec.is_own(value):
             created, touched, data, index = runtime.codec.decode(value)

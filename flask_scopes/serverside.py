@@ -29,10 +29,12 @@ from .codec import KeyRing
 from .codec import largest_keys
 from .codec import loads
 from .codec import SessionEnded
+from .cookies import one_value
 from .cookies import vary_cookie
 from .errors import SessionStoreUnavailable
 from .errors import SessionValueError
 from .errors import StoredSessionTooLarge
+from .session import loading
 from .session import USER_KEY
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -288,25 +290,11 @@ class ServerSessions:
     def load(self, values: list[str], session: ScopesSession) -> None:
         """Fill ``session`` from the entry the request's cookie names. A bad
         or unknown id leaves it empty and new; an outage raises."""
-        try:
+        with loading(session, "session id cookie"):
             self._load(values, session)
-        except SessionStoreUnavailable as e:
-            # The client gets a bare 503: the log says which store and why.
-            logger.error("%s", e, exc_info=e.original)
-            session.unsaveable = True
-            raise
-        except SessionEnded as e:
-            logger.debug("The session id cookie's session has ended: %s", e)
-            session.ended = True
-        except BadCookie as e:
-            logger.debug("Ignored the session id cookie: %s", e)
-        except Exception:  # a cookie never causes a 500
-            logger.debug("Ignored the session id cookie", exc_info=True)
 
     def _load(self, values: list[str], session: ScopesSession) -> None:
-        if len(set(values)) > 1:
-            raise BadCookie(f"{len(values)} different cookies of that name")
-        value = values[0]
+        value = one_value(values)
         runtime = self.runtime
         try:
             sid, uref, index = self.ids.load(value)
@@ -347,25 +335,17 @@ class ServerSessions:
         window = settings.permanent_lifetime if permanent else settings.store_ttl
         if settings.idle_timeout is not None:
             window = min(window, settings.idle_timeout)
-        session._fill(data)
-        session.new = False
-        session.created = created
-        session.touched = touched
+        refresh = now - touched >= window * self.interface.idle_refresh_fraction
+        session._adopt(data, created, touched, index > 0 or refresh)
         session.sid = sid
         session.store_entry = name
-        refresh = now - touched >= window * self.interface.idle_refresh_fraction
-        session.reissue = index > 0 or refresh
         session.resend_cookie = index > 0
 
     def _migrate(self, values: list[str], session: ScopesSession) -> None:
         # A cookie session from before the store was configured: keep it,
         # under a new id.
         created, touched, data, _ = self.interface._decode(self.runtime, values)
-        session._fill(data)
-        session.new = False
-        session.created = created
-        session.touched = touched
-        session.reissue = True
+        session._adopt(data, created, touched, reissue=True)
 
     # -- saving --------------------------------------------------------------
 

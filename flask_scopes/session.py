@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import logging
 import typing as t
+from contextlib import contextmanager
 
 from flask import has_request_context
 from flask.sessions import SessionMixin
+
+from .codec import BadCookie
+from .codec import SessionEnded
+from .errors import SessionStoreUnavailable
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Request
@@ -130,6 +135,22 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
             except RuntimeError:
                 logger.debug("Dropped flashed messages found outside a request")
         dict.update(self, data)
+
+    def _adopt(
+        self,
+        data: t.Mapping[str, t.Any],
+        created: int,
+        touched: int,
+        reissue: bool = False,
+    ) -> None:
+        """Take what a valid cookie or store entry held: the data, not
+        counted as a write, and its timestamps."""
+        self._fill(data)
+        self.new = False
+        self.created = created
+        self.touched = touched
+        if reissue:
+            self.reissue = True
 
     # -- Flask's flash() and get_flashed_messages() -------------------------------
 
@@ -407,3 +428,32 @@ class NullScopesSession(ScopesSession):
         if set(data) - {FLASHES_KEY}:
             self._fail()
         super().update(data)
+
+
+@contextmanager
+def loading(session: ScopesSession, what: str) -> t.Iterator[None]:
+    """Guard the loading of ``session`` from ``what`` (the cookie, or the
+    store entry its id names), so that a cookie never causes an error:
+
+    -   a session that has ended (expired, timed out, revoked) leaves the
+        session empty and marks it :attr:`~ScopesSession.ended`, so that
+        the response deletes the cookie;
+    -   anything else wrong with the cookie leaves the session empty and
+        the cookie alone, with a debug log line;
+    -   a store that can't be reached is logged as an error and raised: the
+        client gets a 503 and nothing is overwritten.
+    """
+    try:
+        yield
+    except SessionStoreUnavailable as e:
+        # The client gets a bare 503: the log says which store and why.
+        logger.error("%s", e, exc_info=e.original)
+        session.unsaveable = True
+        raise
+    except SessionEnded as e:
+        logger.debug("The %s's session has ended: %s", what, e)
+        session.ended = True
+    except BadCookie as e:
+        logger.debug("Ignored the %s: %s", what, e)
+    except Exception:  # a cookie never causes a 500
+        logger.debug("Ignored the %s", what, exc_info=True)
