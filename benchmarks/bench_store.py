@@ -43,9 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test helpers, and flask_scopes from a checkout
 
 from flask_scopes import Scopes  # noqa: E402
-from flask_scopes.serverside import encode_entry  # noqa: E402
-from flask_scopes.serverside import entry_name  # noqa: E402
-from flask_scopes.serverside import new_id  # noqa: E402
+from flask_scopes.session.entries import encode_entry  # noqa: E402
+from flask_scopes.session.entries import entry_name  # noqa: E402
+from flask_scopes.session.entries import new_id  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 
 SECRET = "benchmark-secret-key-0123456789abcdef"

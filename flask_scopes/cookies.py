@@ -8,7 +8,7 @@ from __future__ import annotations
 import typing as t
 from email.utils import formatdate
 
-from .codec import BadCookie
+from .codecs.encoding import BadCookie
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.sansio.response import Response

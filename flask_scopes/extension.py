@@ -13,9 +13,9 @@ from flask import session
 
 from .cli import scopes_cli
 from .errors import ScopesError
-from .flash import flash_context
+from .flash.helpers import flash_context
 from .interface import ScopesSessionInterface
-from .session import ScopesSession
+from .session.mapping import ScopesSession
 from .settings import DEFAULTS
 from .settings import Settings
 

@@ -13,14 +13,14 @@ from uuid import UUID
 
 from markupsafe import Markup
 
-from .codec import BadCookie
-from .codec import FlaskCookieReader
-from .crypto import is_encrypted
-from .serverside import encode_entry
-from .serverside import entry_name
-from .serverside import entry_ttl
-from .serverside import NotAnIdCookie
-from .session import ScopesSession
+from .codecs.crypto import is_encrypted
+from .codecs.encoding import BadCookie
+from .codecs.flask_format import FlaskCookieReader
+from .session.entries import encode_entry
+from .session.entries import entry_name
+from .session.entries import NotAnIdCookie
+from .session.mapping import ScopesSession
+from .session.timing import entry_ttl
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Flask

@@ -14,26 +14,24 @@ from flask import has_request_context
 from flask import request as current_request
 from flask.sessions import SessionInterface
 
-from .codec import BadCookie
-from .codec import largest_keys
-from .codec import PayloadTooLarge
-from .codec import SESSION_SALT
-from .codec import SessionEnded
+from .codecs.crypto import CipherRing
+from .codecs.crypto import EncryptedSessionCodec
+from .codecs.signing import SESSION_SALT
+from .codecs.tagged import largest_keys
 from .cookies import CookiePolicy
-from .cookies import one_value
 from .cookies import vary_cookie
-from .crypto import CipherRing
-from .crypto import EncryptedSessionCodec
 from .errors import ConfigurationError
 from .errors import SessionStoreUnavailable
 from .errors import SessionTooLarge
-from .flash_codec import FlashCodec
-from .flash_scope import FlashScope
-from .flash_scope import save_flash as save_flash_cookie
+from .flash.bridge import flash_bridge
+from .flash.codec import FlashCodec
+from .flash.context import RUNTIME_KEY
+from .flash.context import save_flash as save_flash_cookie
+from .flash.scope import FlashScope
 from .runtime import Runtime
-from .session import loading
-from .session import NullScopesSession
-from .session import ScopesSession
+from .session.mapping import NullScopesSession
+from .session.mapping import ScopesSession
+from .session.timing import check_times
 from .settings import Settings
 from .settings import snapshot
 from .stores import open_store
@@ -51,7 +49,7 @@ logger = logging.getLogger("flask_scopes")
 class ScopesSessionInterface(SessionInterface):
     """Keeps the session in a signed cookie, readable by the user but not
     changeable, or with ``SCOPES_SESSION_STORE`` on the server, the cookie
-    carrying only a signed id (see :mod:`flask_scopes.serverside`).
+    carrying only a signed id (see :mod:`flask_scopes.session.server_mode`).
 
     :param clock: Returns the current Unix time. Every timeout reads it.
     """
@@ -151,19 +149,14 @@ class ScopesSessionInterface(SessionInterface):
         ``SECRET_KEY``, as Flask's own interface does: Flask then asks
         :meth:`make_null_session`."""
         runtime = self.runtime(app)
-        if runtime.codec is None:
+        request.environ[RUNTIME_KEY] = runtime
+        scope = runtime.session
+        if scope.cookies is None:
             return None
-        values = request.cookies.getlist(runtime.settings.cookie_name)
-        if not values:
-            session = ScopesSession()
-        elif runtime.server is not None:
-            session = ScopesSession(partial(runtime.server.load, values))
-            session.had_cookie = True
-        else:
-            session = ScopesSession(partial(self._load_cookie, runtime, values))
-            session.had_cookie = True
+        session = scope.open(request.cookies.getlist(scope.settings.cookie_name))
         session.runtime = runtime
         session.request = request
+        session.flash_bridge = flash_bridge
         return session
 
     def make_null_session(self, app: Flask) -> NullScopesSession:  # type: ignore[override]
@@ -171,47 +164,13 @@ class ScopesSessionInterface(SessionInterface):
         refuses writes with Flask's error. Unlike Flask's null session it is
         still saved, so that the flash cookie, which needs no key, works."""
         session = NullScopesSession()
-        session.runtime = self.runtime(app)
+        session.runtime = runtime = self.runtime(app)
         if has_request_context():
-            session.request = current_request._get_current_object()  # type: ignore[attr-defined]
+            request = current_request._get_current_object()  # type: ignore[attr-defined]
+            request.environ[RUNTIME_KEY] = runtime
+            session.request = request
+            session.flash_bridge = flash_bridge
         return session
-
-    def _load_cookie(
-        self, runtime: Runtime, values: list[str], session: ScopesSession
-    ) -> None:
-        with loading(session, "session cookie"):
-            created, touched, data, reissue = self._decode(runtime, values)
-            session._adopt(data, created, touched, reissue)
-
-    def _decode(
-        self, runtime: Runtime, values: list[str]
-    ) -> tuple[int, int, dict[str, t.Any], bool]:
-        settings = runtime.settings
-        value = one_value(values)
-        assert runtime.codec is not None
-        if runtime.codec.is_own(value):
-            created, touched, data, index = runtime.codec.decode(value)
-            reissue = index > 0
-        elif runtime.signed_codec is not None and runtime.signed_codec.is_own(value):
-            created, touched, data, _ = runtime.signed_codec.decode(value)
-            reissue = True
-        elif runtime.flask_reader is not None:
-            touched, data = runtime.flask_reader.decode(
-                value, settings.permanent_lifetime
-            )
-            created, reissue = touched, True
-        else:
-            raise BadCookie("not in the session cookie's format")
-        now = int(self.clock())
-        self.check_times(settings, created, touched, now, bool(data.get("_permanent")))
-        idle = settings.idle_timeout
-        if idle is not None and now - touched >= idle * self.idle_refresh_fraction:
-            reissue = True
-        if runtime.revocations is not None:
-            fraction = self.idle_refresh_fraction
-            if runtime.revocations.check_cookie(data, touched, now, fraction):
-                reissue = True
-        return created, touched, data, reissue
 
     def check_times(
         self, settings: Settings, created: int, touched: int, now: int, permanent: bool
@@ -223,17 +182,7 @@ class ScopesSessionInterface(SessionInterface):
         :raises SessionEnded: The session has expired or timed out.
         :raises BadCookie: The timestamps are malformed or in the future.
         """
-        if not 0 <= created <= touched:
-            raise BadCookie("timestamps out of order")
-        if touched > now + self.max_clock_skew:
-            raise BadCookie(f"dated {touched - now} s in the future")
-        if permanent and now - touched > settings.permanent_lifetime:
-            raise SessionEnded("past PERMANENT_SESSION_LIFETIME")
-        if settings.idle_timeout is not None and now - touched > settings.idle_timeout:
-            raise SessionEnded("idle for longer than SCOPES_SESSION_IDLE_TIMEOUT")
-        absolute = settings.absolute_timeout
-        if absolute is not None and now - created > absolute:
-            raise SessionEnded("older than SCOPES_SESSION_ABSOLUTE_TIMEOUT")
+        check_times(settings, created, touched, now, permanent, self.max_clock_skew)
 
     # -- saving ------------------------------------------------------------
 
@@ -246,13 +195,14 @@ class ScopesSessionInterface(SessionInterface):
         self.save_flash(app, runtime, response)
         if not isinstance(session, ScopesSession) or not session.loaded:
             return
-        if isinstance(session, NullScopesSession) or runtime.codec is None:
+        scope = runtime.session
+        if isinstance(session, NullScopesSession) or scope.cookies is None:
             return
-        if runtime.server is None:
+        if scope.server is None:
             self.save_cookie(app, runtime, session, response)
             return
         try:
-            runtime.server.save(session, response)
+            scope.server.save(session, response)
         except SessionStoreUnavailable as e:
             logger.error("%s", e, exc_info=e.original)
             self.store_failed(response, e)
@@ -287,41 +237,14 @@ class ScopesSessionInterface(SessionInterface):
     ) -> None:
         """Write, refresh or delete the session cookie as the request left
         the session."""
-        if session.unsaveable:
-            return
-        policy = runtime.session_cookie
-        if not dict.__len__(session):
-            # A cookie that failed to verify is not deleted: it may be valid
-            # under keys that another server of a rolling deploy has.
-            if session.had_cookie and (session.modified or session.ended):
-                policy.delete(response)
-                vary_cookie(response)
-            return
-        if not self.should_set_cookie(app, session):
-            return
-        assert runtime.codec is not None
-        settings = runtime.settings
-        now = int(self.clock())
-        created = now if session.created is None else session.created
-        try:
-            value = runtime.codec.encode(created, now, session)
-        except PayloadTooLarge as e:
-            self.cookie_too_large(session, e.size, self.max_inflated_size)
-            return
-        expires = None
-        if session.permanent:
-            expires = now + settings.permanent_lifetime
-            if settings.absolute_timeout is not None:
-                expires = min(expires, created + settings.absolute_timeout)
-        header = policy.header(value, expires, now)
-        if not policy.fits(header):
-            self.cookie_too_large(session, policy.size(header), policy.max_size)
-            return
-        policy.set(response, header)
-        vary_cookie(response)
-        session.created = created
-        session.touched = now
-        session.reissue = False
+        cookies = runtime.session.cookies
+        assert cookies is not None
+        cookies.save(
+            session,
+            response,
+            partial(self.should_set_cookie, app),
+            self.cookie_too_large,
+        )
 
     def cookie_too_large(self, session: ScopesSession, size: int, limit: int) -> None:
         """The session cookie would be over a limit, so it is not written

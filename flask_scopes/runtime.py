@@ -1,94 +1,190 @@
 """What one app's configuration resolves to: the settings, the cookie
-policies, the codecs, and the stores. Built by the session interface, and
-built again whenever a configuration key it depends on changes.
+policies, the codecs, the stores, and the session and flash scopes built
+from them. Built by the session interface, and built again whenever a
+configuration key it depends on changes.
+
+The runtime never imports the interface: it asks for what it needs through
+:class:`Parts`, which the interface provides, so that the interface's
+customisation points keep deciding.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from .codec import CookieCodec
-from .codec import FlaskCookieReader
-from .codec import KeyRing
-from .codec import SESSION_ID_SALT
-from .codec import SessionCodec
-from .serverside import revocation_window
-from .serverside import Revocations
-from .serverside import ServerSessions
-from .serverside import SessionIds
-from .settings import Settings
-from .stores import SessionStore
+from .codecs.flask_format import FlaskCookieReader
+from .codecs.signed import CookieCodec
+from .codecs.signed import SessionCodec
+from .codecs.signing import KeyRing
+from .codecs.signing import SESSION_ID_SALT
+from .session.cookie_mode import CookieSessions
+from .session.entries import SessionIds
+from .session.revocation import Revocations
+from .session.scope import SessionScope
+from .session.server_mode import ServerSessions
+from .session.timing import revocation_window
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from .interface import ScopesSessionInterface
+    from .codecs.crypto import EncryptedSessionCodec
+    from .cookies import CookiePolicy
+    from .flash.codec import FlashCodec
+    from .flash.scope import FlashScope
+    from .settings import Settings
+    from .stores import SessionStore
+
+
+class Parts(t.Protocol):
+    """What the runtime asks of the session interface: its class-level
+    settings and its factories. :class:`~flask_scopes.ScopesSessionInterface`
+    documents each."""
+
+    salt: bytes
+    max_inflated_size: int
+    idle_refresh_fraction: float
+    flash_scope_class: type[FlashScope]
+    flash_codec_class: type[FlashCodec]
+    clock: t.Callable[[], float]
+
+    @property
+    def digest_method(self) -> t.Callable[..., t.Any]: ...
+
+    def session_cookie_policy(self, settings: Settings) -> CookiePolicy: ...
+
+    def flash_cookie_policy(self, settings: Settings) -> CookiePolicy: ...
+
+    def encrypted_codec(
+        self, settings: Settings, keys: t.Sequence[bytes]
+    ) -> EncryptedSessionCodec: ...
+
+    def session_store(self, value: t.Any, key: str = ...) -> SessionStore: ...
+
+    def check_times(
+        self, settings: Settings, created: int, touched: int, now: int, permanent: bool
+    ) -> None: ...
 
 
 class Runtime:
     """What one app's settings resolve to: the settings themselves, the
-    cookie policies and the codecs. Rebuilt when the configuration changes.
+    session scope, and what the flash scope needs. Rebuilt when the
+    configuration changes.
+
+    :param parts: The session interface's settings and factories.
+    :param settings: The app's settings.
     """
 
-    def __init__(self, interface: ScopesSessionInterface, settings: Settings) -> None:
+    def __init__(self, parts: Parts, settings: Settings) -> None:
         self.settings = settings
-        self.session_cookie = interface.session_cookie_policy(settings)
-        self.flash_cookie = interface.flash_cookie_policy(settings)
-        #: Writes the session cookie, and reads cookies in its format.
-        self.codec: CookieCodec | None = None
-        #: Reads signed cookies so they are re-issued encrypted: set only
-        #: when encryption is on and signed cookies are still accepted.
-        self.signed_codec: SessionCodec | None = None
-        #: Reads Flask's own cookies so they are re-issued in our format.
-        self.flask_reader: FlaskCookieReader | None = None
-        if settings.secret_key is not None:
-            keys = (settings.secret_key, *settings.fallback_keys)
-            ring = KeyRing(keys[0], keys[1:], interface.salt, interface.digest_method)
-            signed = SessionCodec(
-                ring, settings.max_cookie_size, interface.max_inflated_size
-            )
-            # With encryption on, signed cookies (ours and Flask's) are read
-            # only to be re-issued encrypted, unless the app asked for a hard
-            # switch.
-            reads_signed = not settings.encrypt or settings.encrypt_accept_signed
-            if settings.encrypt:
-                self.codec = interface.encrypted_codec(settings, keys)
-                if reads_signed:
-                    self.signed_codec = signed
-            else:
-                self.codec = signed
-            if settings.accept_flask_cookies and reads_signed:
-                self.flask_reader = FlaskCookieReader(
-                    keys, settings.max_cookie_size, interface.max_inflated_size
-                )
         #: The interface's clock.
-        self.clock = interface.clock
+        self.clock = parts.clock
+        #: The session scope behind ``flask.session``.
+        self.session = self.session_scope(parts, settings)
+        #: The policy the flash cookie is written with.
+        self.flash_cookie = parts.flash_cookie_policy(settings)
         #: The class of each request's flash scope.
-        self.flash_scope_class = interface.flash_scope_class
+        self.flash_scope_class = parts.flash_scope_class
         #: Encodes and decodes the flash cookie.
-        self.flash_codec = interface.flash_codec_class.from_settings(
-            settings, interface.digest_method
+        self.flash_codec = parts.flash_codec_class.from_settings(
+            settings, parts.digest_method
         )
-        #: The server-side store, or ``None`` in cookie mode.
-        self.store: SessionStore | None = None
-        #: Keeps the users' revocation epochs, or ``None`` if no store does.
-        self.revocations: Revocations | None = None
-        #: Loads and saves sessions in :attr:`store`, or ``None``.
-        self.server: ServerSessions | None = None
+
+    @staticmethod
+    def session_scope(parts: Parts, settings: Settings) -> SessionScope:
+        """Resolve one session scope's settings into its cookie policy,
+        codecs, store and mode."""
+        policy = parts.session_cookie_policy(settings)
+        store = None
         if settings.store is not None:
-            self.store = interface.session_store(settings.store, "SCOPES_SESSION_STORE")
-        revocation_store = settings.revocation_store
-        if revocation_store is not None:
-            revocations: SessionStore | None = interface.session_store(
-                revocation_store, "SCOPES_REVOCATION_STORE"
+            store = parts.session_store(settings.store, "SCOPES_SESSION_STORE")
+        revocation_store = store
+        if settings.revocation_store is not None:
+            revocation_store = parts.session_store(
+                settings.revocation_store, "SCOPES_REVOCATION_STORE"
             )
-        else:
-            revocations = self.store
-        if revocations is not None:
-            self.revocations = Revocations(revocations, revocation_window(settings))
-        if self.store is not None and settings.secret_key is not None:
+        revocations = None
+        if revocation_store is not None:
+            revocations = Revocations(revocation_store, revocation_window(settings))
+        if settings.secret_key is None:
+            return SessionScope(settings, policy, None, store, revocations, None)
+        keys = (settings.secret_key, *settings.fallback_keys)
+        ring = KeyRing(keys[0], keys[1:], parts.salt, parts.digest_method)
+        signed = SessionCodec(ring, settings.max_cookie_size, parts.max_inflated_size)
+        # With encryption on, signed cookies (ours and Flask's) are read only
+        # to be re-issued encrypted, unless the app asked for a hard switch.
+        reads_signed = not settings.encrypt or settings.encrypt_accept_signed
+        codec: CookieCodec = signed
+        if settings.encrypt:
+            codec = parts.encrypted_codec(settings, keys)
+        flask_reader = None
+        if settings.accept_flask_cookies and reads_signed:
+            flask_reader = FlaskCookieReader(
+                keys, settings.max_cookie_size, parts.max_inflated_size
+            )
+        cookies = CookieSessions(
+            settings,
+            policy,
+            codec,
+            signed if settings.encrypt and reads_signed else None,
+            flask_reader,
+            revocations,
+            parts.clock,
+            parts.check_times,
+            parts.idle_refresh_fraction,
+            parts.max_inflated_size,
+        )
+        server = None
+        if store is not None:
             ids = KeyRing(
                 settings.secret_key,
                 settings.fallback_keys,
                 SESSION_ID_SALT,
-                interface.digest_method,
+                parts.digest_method,
             )
-            self.server = ServerSessions(interface, self, self.store, SessionIds(ids))
+            server = ServerSessions(
+                settings,
+                policy,
+                store,
+                SessionIds(ids),
+                revocations,
+                cookies,
+                parts.clock,
+                parts.check_times,
+                parts.idle_refresh_fraction,
+            )
+        return SessionScope(settings, policy, cookies, store, revocations, server)
+
+    # The session scope's parts, as earlier versions had them here.
+
+    @property
+    def session_cookie(self) -> CookiePolicy:
+        """The policy the session cookie is written with."""
+        return self.session.cookie
+
+    @property
+    def codec(self) -> CookieCodec | None:
+        """Writes the session cookie; ``None`` without a ``SECRET_KEY``."""
+        return self.session.codec
+
+    @property
+    def signed_codec(self) -> SessionCodec | None:
+        """Reads signed cookies so they are re-issued encrypted."""
+        return self.session.signed_codec
+
+    @property
+    def flask_reader(self) -> FlaskCookieReader | None:
+        """Reads Flask's own cookies so they are re-issued in our format."""
+        return self.session.flask_reader
+
+    @property
+    def store(self) -> SessionStore | None:
+        """The server-side store, or ``None`` in cookie mode."""
+        return self.session.store
+
+    @property
+    def revocations(self) -> Revocations | None:
+        """Keeps the users' revocation epochs, or ``None`` if no store does."""
+        return self.session.revocations
+
+    @property
+    def server(self) -> ServerSessions | None:
+        """Loads and saves sessions in :attr:`store`, or ``None``."""
+        return self.session.server

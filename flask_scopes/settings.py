@@ -12,8 +12,12 @@ import typing as t
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .crypto import require_cryptography
+from cachelib import BaseCache
+
+from .codecs.crypto import require_cryptography
 from .errors import ConfigurationError
+from .stores import check_url
+from .stores import SessionStore
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Config
@@ -293,11 +297,6 @@ def _optional_seconds(value: t.Any, key: str) -> int | None:
 
 
 def _store(value: t.Any, key: str) -> t.Any:
-    from cachelib import BaseCache
-
-    from .stores import check_url
-    from .stores import SessionStore
-
     if value is None or isinstance(value, (BaseCache, SessionStore)):
         return value
     if isinstance(value, str):

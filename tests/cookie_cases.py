@@ -22,13 +22,13 @@ from markupsafe import Markup
 from werkzeug.sansio.http import parse_cookie
 
 from flask_scopes import Scopes
-from flask_scopes.codec import BadCookie
-from flask_scopes.codec import FLASH_SALT
-from flask_scopes.codec import KeyRing
-from flask_scopes.codec import SESSION_SALT
-from flask_scopes.codec import SessionCodec
-from flask_scopes.flash_codec import Batch
-from flask_scopes.flash_codec import FlashCodec
+from flask_scopes.codecs.encoding import BadCookie
+from flask_scopes.codecs.signed import SessionCodec
+from flask_scopes.codecs.signing import FLASH_SALT
+from flask_scopes.codecs.signing import KeyRing
+from flask_scopes.codecs.signing import SESSION_SALT
+from flask_scopes.flash.codec import Batch
+from flask_scopes.flash.codec import FlashCodec
 
 SECRET = "cookie-cases-secret"
 OLD_SECRET = "cookie-cases-old-secret"

@@ -16,7 +16,7 @@ from datetime import UTC
 from hypothesis import strategies as st
 from markupsafe import Markup
 
-from flask_scopes.flash_codec import Batch
+from flask_scopes.flash.codec import Batch
 from flask_scopes.session import FLASHES_KEY
 from flask_scopes.session import USER_KEY
 

@@ -11,19 +11,19 @@ from uuid import UUID
 import pytest
 
 from flask_scopes import SessionValueError
-from flask_scopes.codec import b64decode
-from flask_scopes.codec import b64encode
-from flask_scopes.codec import BadCookie
-from flask_scopes.codec import decompress
-from flask_scopes.codec import dumps
-from flask_scopes.codec import FLASH_SALT
-from flask_scopes.codec import KeyRing
-from flask_scopes.codec import largest_keys
-from flask_scopes.codec import loads
-from flask_scopes.codec import PayloadTooLarge
-from flask_scopes.codec import SESSION_ID_SALT
-from flask_scopes.codec import SESSION_SALT
-from flask_scopes.codec import SessionCodec
+from flask_scopes.codecs.encoding import b64decode
+from flask_scopes.codecs.encoding import b64encode
+from flask_scopes.codecs.encoding import BadCookie
+from flask_scopes.codecs.encoding import decompress
+from flask_scopes.codecs.encoding import PayloadTooLarge
+from flask_scopes.codecs.signed import SessionCodec
+from flask_scopes.codecs.signing import FLASH_SALT
+from flask_scopes.codecs.signing import KeyRing
+from flask_scopes.codecs.signing import SESSION_ID_SALT
+from flask_scopes.codecs.signing import SESSION_SALT
+from flask_scopes.codecs.tagged import dumps
+from flask_scopes.codecs.tagged import largest_keys
+from flask_scopes.codecs.tagged import loads
 
 
 @pytest.fixture

@@ -19,16 +19,16 @@ from flask_scopes import ConfigurationError
 from flask_scopes import Scopes
 from flask_scopes import ScopesSessionInterface
 from flask_scopes import SessionTooLarge
-from flask_scopes.codec import b64decode
-from flask_scopes.codec import b64encode
-from flask_scopes.codec import BadCookie
-from flask_scopes.codec import dumps
-from flask_scopes.codec import PayloadTooLarge
-from flask_scopes.crypto import CipherRing
-from flask_scopes.crypto import derive_key
-from flask_scopes.crypto import EncryptedSessionCodec
-from flask_scopes.crypto import NONCE_SIZE
-from flask_scopes.crypto import TAG_SIZE
+from flask_scopes.codecs.crypto import CipherRing
+from flask_scopes.codecs.crypto import derive_key
+from flask_scopes.codecs.crypto import EncryptedSessionCodec
+from flask_scopes.codecs.crypto import NONCE_SIZE
+from flask_scopes.codecs.crypto import TAG_SIZE
+from flask_scopes.codecs.encoding import b64decode
+from flask_scopes.codecs.encoding import b64encode
+from flask_scopes.codecs.encoding import BadCookie
+from flask_scopes.codecs.encoding import PayloadTooLarge
+from flask_scopes.codecs.tagged import dumps
 from flask_scopes.settings import Settings
 
 if t.TYPE_CHECKING:

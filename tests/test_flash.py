@@ -16,7 +16,7 @@ from flask_scopes import Scopes
 from flask_scopes import ScopesError
 from flask_scopes.flash import Category
 from flask_scopes.flash import flash_context
-from flask_scopes.flash_scope import ENVIRON_KEY
+from flask_scopes.flash.context import ENVIRON_KEY
 
 from .flash_support import add_views
 from .flash_support import attributes

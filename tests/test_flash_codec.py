@@ -18,10 +18,10 @@ from markupsafe import Markup
 from flask_scopes import flash
 from flask_scopes import FlashTooLarge
 from flask_scopes import ScopesError
-from flask_scopes.codec import BadCookie
-from flask_scopes.codec import KeyRing
-from flask_scopes.flash_codec import Batch
-from flask_scopes.flash_codec import FlashCodec
+from flask_scopes.codecs.encoding import BadCookie
+from flask_scopes.codecs.signing import KeyRing
+from flask_scopes.flash.codec import Batch
+from flask_scopes.flash.codec import FlashCodec
 
 from .flash_support import add_views
 from .flash_support import deletes

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from markupsafe import Markup
 
-from flask_scopes.flash_codec import Batch
+from flask_scopes.flash.codec import Batch
 
 from .fuzz.fuzz_cookies import MODULE
 from .fuzz.fuzz_cookies import Targets

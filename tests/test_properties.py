@@ -36,18 +36,18 @@ from werkzeug.exceptions import InternalServerError
 
 from flask_scopes import Scopes
 from flask_scopes import SessionTooLarge
-from flask_scopes.codec import b64decode
-from flask_scopes.codec import b64encode
-from flask_scopes.codec import BadCookie
-from flask_scopes.codec import decompress
-from flask_scopes.codec import dumps
-from flask_scopes.codec import FLASH_SALT
-from flask_scopes.codec import FlaskCookieReader
-from flask_scopes.codec import KeyRing
-from flask_scopes.codec import loads
-from flask_scopes.codec import SESSION_SALT
-from flask_scopes.codec import SessionCodec
-from flask_scopes.flash_codec import FlashCodec
+from flask_scopes.codecs.encoding import b64decode
+from flask_scopes.codecs.encoding import b64encode
+from flask_scopes.codecs.encoding import BadCookie
+from flask_scopes.codecs.encoding import decompress
+from flask_scopes.codecs.flask_format import FlaskCookieReader
+from flask_scopes.codecs.signed import SessionCodec
+from flask_scopes.codecs.signing import FLASH_SALT
+from flask_scopes.codecs.signing import KeyRing
+from flask_scopes.codecs.signing import SESSION_SALT
+from flask_scopes.codecs.tagged import dumps
+from flask_scopes.codecs.tagged import loads
+from flask_scopes.flash.codec import FlashCodec
 
 from .cookie_cases import allowed_sessions
 from .cookie_cases import check_flash

@@ -23,9 +23,9 @@ from itsdangerous import URLSafeTimedSerializer
 from flask_scopes import Scopes
 from flask_scopes import SessionTooLarge
 from flask_scopes import SessionValueError
-from flask_scopes.codec import b64encode
-from flask_scopes.codec import KeyRing
-from flask_scopes.codec import SESSION_SALT
+from flask_scopes.codecs.encoding import b64encode
+from flask_scopes.codecs.signing import KeyRing
+from flask_scopes.codecs.signing import SESSION_SALT
 
 from .conftest import FakeClock
 from .conftest import SECRET

@@ -30,13 +30,13 @@ from flask_scopes import SessionStore
 from flask_scopes import SessionStoreUnavailable
 from flask_scopes import SessionValueError
 from flask_scopes import StoreEvictionWarning
-from flask_scopes.serverside import decode_entry
-from flask_scopes.serverside import encode_entry
-from flask_scopes.serverside import entry_name
-from flask_scopes.serverside import ID_BYTES
-from flask_scopes.serverside import is_valid_id
-from flask_scopes.serverside import new_id
-from flask_scopes.serverside import user_ref
+from flask_scopes.session.entries import decode_entry
+from flask_scopes.session.entries import encode_entry
+from flask_scopes.session.entries import entry_name
+from flask_scopes.session.entries import ID_BYTES
+from flask_scopes.session.entries import is_valid_id
+from flask_scopes.session.entries import new_id
+from flask_scopes.session.entries import user_ref
 from flask_scopes.stores import purge_expired
 
 from .store_modes import add_routes

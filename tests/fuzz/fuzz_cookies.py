@@ -84,11 +84,11 @@ class Targets:
         from flask.sessions import SecureCookieSessionInterface
         from markupsafe import Markup
 
-        from flask_scopes.codec import BadCookie
-        from flask_scopes.codec import FlaskCookieReader
-        from flask_scopes.codec import KeyRing
-        from flask_scopes.codec import SESSION_SALT
-        from flask_scopes.codec import SessionCodec
+        from flask_scopes.codecs.encoding import BadCookie
+        from flask_scopes.codecs.flask_format import FlaskCookieReader
+        from flask_scopes.codecs.signed import SessionCodec
+        from flask_scopes.codecs.signing import KeyRing
+        from flask_scopes.codecs.signing import SESSION_SALT
 
         from ..cookie_cases import check_flash
         from ..cookie_cases import flash_codecs
@@ -166,8 +166,8 @@ class Targets:
         from flask.json.tag import TaggedJSONSerializer
         from markupsafe import Markup
 
-        from flask_scopes.codec import b64decode
-        from flask_scopes.codec import dumps
+        from flask_scopes.codecs.encoding import b64decode
+        from flask_scopes.codecs.tagged import dumps
 
         index = {name: bytes([i]) for i, (name, _) in enumerate(self.all())}
         samples = [
@@ -236,7 +236,7 @@ class Targets:
         body = data[2:]
         if "z" in header and data[1] & 1:
             body = self.zlib.compress(body)
-        from flask_scopes.codec import b64encode
+        from flask_scopes.codecs.encoding import b64encode
 
         value = self.ring.sign(f"{header}.{b64encode(body)}")
         try:
@@ -252,7 +252,7 @@ class Targets:
         assert type(signed) is int and type(session) is dict
 
     def flask_reader_signed(self, data: bytes) -> None:
-        from flask_scopes.codec import b64encode
+        from flask_scopes.codecs.encoding import b64encode
 
         compress = bool(data[:1]) and data[0] & 1
         payload = self.zlib.compress(data[1:]) if compress else data[1:]
@@ -265,7 +265,7 @@ class Targets:
         assert type(signed) is int and type(session) is dict
 
     def decompress(self, data: bytes) -> None:
-        from flask_scopes.codec import decompress
+        from flask_scopes.codecs.encoding import decompress
 
         limit = data[0] * 16 if data else 0
         try:
@@ -315,7 +315,7 @@ class Targets:
         is (unsigned), and with a valid signature by the key or the
         fallback (what only the key's owner could make), to reach the
         structure checks of both codecs."""
-        from flask_scopes.codec import b64encode
+        from flask_scopes.codecs.encoding import b64encode
 
         if not data:
             return
@@ -388,9 +388,9 @@ def fuzz_with_atheris(argv: list[str]) -> None:
     import atheris  # type: ignore[import-not-found]
 
     with atheris.instrument_imports(include=["flask_scopes"]):
-        import flask_scopes.codec  # noqa: F401
-        import flask_scopes.flash_codec  # noqa: F401
-        import flask_scopes.flash_scope  # noqa: F401
+        import flask_scopes.codecs.signed  # noqa: F401
+        import flask_scopes.flash.codec  # noqa: F401
+        import flask_scopes.flash.scope  # noqa: F401
         import flask_scopes.interface  # noqa: F401
         import flask_scopes.session  # noqa: F401
     targets = Targets()

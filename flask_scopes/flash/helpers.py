@@ -37,11 +37,11 @@ from flask import message_flashed
 from markupsafe import escape
 from markupsafe import Markup
 
-from .flash_codec import FlashCodec
-from .flash_scope import current_scope
+from .codec import FlashCodec
+from .context import current_scope
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from .flash_scope import FlashScope
+    from .scope import FlashScope
 
 
 class MessageList:
@@ -376,7 +376,7 @@ class Flash:
 
     @property
     def scope(self) -> FlashScope:
-        """The current request's :class:`~flask_scopes.flash_scope.FlashScope`."""
+        """The current request's :class:`~flask_scopes.flash.FlashScope`."""
         return current_scope()
 
     def __repr__(self) -> str:

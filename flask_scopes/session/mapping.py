@@ -6,19 +6,11 @@ from __future__ import annotations
 
 import logging
 import typing as t
-from contextlib import contextmanager
 
-from flask import has_request_context
 from flask.sessions import SessionMixin
-
-from .codec import BadCookie
-from .codec import SessionEnded
-from .errors import SessionStoreUnavailable
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Request
-
-    from .flash_scope import FlashScope
 
 logger = logging.getLogger("flask_scopes")
 
@@ -43,6 +35,19 @@ NO_SECRET_KEY = (
     "The session is unavailable because no secret key was set.  Set the"
     " secret_key on the application to something unique and secret."
 )
+
+
+class FlashBridge(t.Protocol):
+    """What ``session["_flashes"]`` reads and writes: the request's flash
+    scope, as the session interface hands it to the session
+    (:class:`flask_scopes.flash.FlashesBridge`)."""
+
+    def get(self) -> list[tuple[str, str]] | None: ...
+    def set(self, value: t.Any) -> None: ...
+    def pending(self) -> bool: ...
+    def take(self) -> list[tuple[str, str]]: ...
+    def delete(self) -> None: ...
+    def adopt(self, pairs: t.Any) -> None: ...
 
 
 class ScopesSession(dict[str, t.Any], SessionMixin):
@@ -88,6 +93,9 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     #: The request the session was opened for, whose flash scope
     #: ``_flashes`` stands for.
     request: Request | None = None
+    #: Gives the bridge to the request's flash scope, from the request and
+    #: :attr:`runtime`; set by the session interface.
+    flash_bridge: t.Callable[[Request, t.Any], FlashBridge] | None = None
     #: With a server-side store, the id of the stored session this request
     #: loaded or saved, else ``None``. A new id is only ever made by
     #: flask-scopes, never taken from a request.
@@ -154,16 +162,15 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
 
     # -- Flask's flash() and get_flashed_messages() -------------------------------
 
-    def _flash(self) -> FlashScope:
+    def _flash(self) -> FlashBridge:
         """The flash scope ``_flashes`` stands for."""
-        from .flash_scope import current_scope
-        from .flash_scope import scope_for
-
-        if self.request is not None and self.runtime is not None:
-            return scope_for(self.request, self.runtime)
-        if not has_request_context():
-            raise RuntimeError("flashed messages belong to a request")
-        return current_scope()
+        make = self.flash_bridge
+        if make is None or self.request is None:
+            raise RuntimeError(
+                "flashed messages belong to a request: this session was not"
+                " opened by flask-scopes' session interface"
+            )
+        return make(self.request, self.runtime)
 
     @property
     def accessed(self) -> bool:
@@ -182,7 +189,7 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
 
     def __getitem__(self, key: str) -> t.Any:
         if key == FLASHES_KEY:
-            found = self._flash().bridge_get()
+            found = self._flash().get()
             if found is None:
                 raise KeyError(key)
             return found
@@ -191,14 +198,14 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
 
     def get(self, key: str, default: t.Any = None) -> t.Any:
         if key == FLASHES_KEY:
-            found = self._flash().bridge_get()
+            found = self._flash().get()
             return default if found is None else found
         self._load()
         return dict.get(self, key, default)
 
     def __contains__(self, key: object) -> bool:
         if key == FLASHES_KEY:
-            return self._flash().bridge_pending()
+            return self._flash().pending()
         self._load()
         return dict.__contains__(self, key)
 
@@ -256,7 +263,7 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
 
     def __setitem__(self, key: str, value: t.Any) -> None:
         if key == FLASHES_KEY:
-            self._flash().bridge_set(value)
+            self._flash().set(value)
             return
         self._load()
         dict.__setitem__(self, key, value)
@@ -264,7 +271,7 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
 
     def __delitem__(self, key: str) -> None:
         if key == FLASHES_KEY:
-            self._flash().bridge_delete()
+            self._flash().delete()
             return
         self._load()
         dict.__delitem__(self, key)
@@ -273,8 +280,8 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     def pop(self, key: str, default: t.Any = _MISSING) -> t.Any:
         if key == FLASHES_KEY:
             scope = self._flash()
-            if scope.bridge_pending() or default is _MISSING:
-                return scope.bridge_take()
+            if scope.pending() or default is _MISSING:
+                return scope.take()
             return default
         self._load()
         if dict.__contains__(self, key):
@@ -293,9 +300,9 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     def setdefault(self, key: str, default: t.Any = None) -> t.Any:
         if key == FLASHES_KEY:
             scope = self._flash()
-            if scope.bridge_get() is None and default:
-                scope.bridge_set(default)
-            return scope.bridge_get() or []
+            if scope.get() is None and default:
+                scope.set(default)
+            return scope.get() or []
         self._load()
         if not dict.__contains__(self, key):
             self.modified = True
@@ -304,7 +311,7 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     def update(self, *args: t.Any, **kwargs: t.Any) -> None:
         data = dict(*args, **kwargs)
         if FLASHES_KEY in data:
-            self._flash().bridge_set(data.pop(FLASHES_KEY))
+            self._flash().set(data.pop(FLASHES_KEY))
             if not data:
                 return
         self._load()
@@ -428,32 +435,3 @@ class NullScopesSession(ScopesSession):
         if set(data) - {FLASHES_KEY}:
             self._fail()
         super().update(data)
-
-
-@contextmanager
-def loading(session: ScopesSession, what: str) -> t.Iterator[None]:
-    """Guard the loading of ``session`` from ``what`` (the cookie, or the
-    store entry its id names), so that a cookie never causes an error:
-
-    -   a session that has ended (expired, timed out, revoked) leaves the
-        session empty and marks it :attr:`~ScopesSession.ended`, so that
-        the response deletes the cookie;
-    -   anything else wrong with the cookie leaves the session empty and
-        the cookie alone, with a debug log line;
-    -   a store that can't be reached is logged as an error and raised: the
-        client gets a 503 and nothing is overwritten.
-    """
-    try:
-        yield
-    except SessionStoreUnavailable as e:
-        # The client gets a bare 503: the log says which store and why.
-        logger.error("%s", e, exc_info=e.original)
-        session.unsaveable = True
-        raise
-    except SessionEnded as e:
-        logger.debug("The %s's session has ended: %s", what, e)
-        session.ended = True
-    except BadCookie as e:
-        logger.debug("Ignored the %s: %s", what, e)
-    except Exception:  # a cookie never causes a 500
-        logger.debug("Ignored the %s", what, exc_info=True)

@@ -1,0 +1,141 @@
+"""The session cookie's value, signed: ``<header>.<body>.<signature>``. The
+header is the format version followed by ``t`` when the body is tagged and
+``z`` when it is compressed; the body is URL-safe base64 of
+``[created, touched, data]``.
+"""
+
+from __future__ import annotations
+
+import binascii
+import typing as t
+import zlib
+
+from .encoding import b64encode
+from .encoding import BadCookie
+from .encoding import decompress
+from .encoding import FROM_URLSAFE
+from .encoding import PayloadTooLarge
+from .signing import KeyRing
+from .tagged import dumps
+from .tagged import is_immutable
+from .tagged import loads
+
+#: Header -> (tagged, compressed).
+HEADERS = {
+    "1": (False, False),
+    "1t": (True, False),
+    "1z": (False, True),
+    "1tz": (True, True),
+}
+_HEADER_BYTES = {key.encode("ascii"): value for key, value in HEADERS.items()}
+
+
+class CookieCodec(t.Protocol):
+    """What the session interface asks of a session cookie codec:
+    :class:`SessionCodec`, or the encrypting codec in
+    :mod:`flask_scopes.crypto`."""
+
+    def encode(self, created: int, touched: int, data: dict[str, t.Any]) -> str:
+        """The cookie value of a session.
+
+        :raises PayloadTooLarge: The serialised session is over the limit.
+        :raises SessionValueError: A value that can't be stored unchanged.
+        """
+
+    def is_own(self, value: str) -> bool:
+        """Whether ``value`` is in this codec's format, valid or not."""
+
+    def decode(self, value: str) -> tuple[int, int, dict[str, t.Any], int]:
+        """created, touched, data, and the index of the key that verified
+        the value.
+
+        :raises BadCookie: Why the value was refused.
+        """
+
+
+class SessionCodec:
+    """Encodes and decodes the session cookie's value.
+
+    :param keys: The key ring for the session's salt.
+    :param max_length: Longer incoming values are refused before any work.
+    :param max_inflated: The most bytes a compressed body may inflate to.
+    """
+
+    #: Bodies longer than this many bytes are compressed when that makes
+    #: them shorter. Smaller ones are left alone: compressing them costs
+    #: more time than the bytes it saves are worth.
+    compress_threshold = 1024
+
+    #: How many cookie values this codec wrote or verified are remembered
+    #: with what they decode to, so that the same value seen again (every
+    #: request that only reads the session sends the cookie unchanged) is
+    #: not verified and parsed again. Only sessions whose values are all
+    #: immutable (str, int, float, bool, None, bytes, datetime, UUID,
+    #: Markup, and tuples of those) are remembered, and a copy of the
+    #: mapping is handed out each time. ``0`` turns it off.
+    remembered = 1024
+
+    def __init__(self, keys: KeyRing, max_length: int, max_inflated: int) -> None:
+        self.keys = keys
+        self.max_length = max_length
+        self.max_inflated = max_inflated
+        self._seen: dict[str, tuple[int, int, dict[str, t.Any], int]] = {}
+
+    def _remember(
+        self, value: str, created: int, touched: int, data: dict[str, t.Any], index: int
+    ) -> None:
+        if not self.remembered:
+            return
+        for item in dict.values(data):
+            if not is_immutable(item):
+                return
+        if len(self._seen) >= self.remembered:
+            self._seen.clear()
+        self._seen[value] = (created, touched, dict(dict.items(data)), index)
+
+    def encode(self, created: int, touched: int, data: dict[str, t.Any]) -> str:
+        raw, tagged = dumps(created, touched, data)
+        header = "1t" if tagged else "1"
+        if len(raw) > self.max_inflated:
+            raise PayloadTooLarge(len(raw))
+        if len(raw) > self.compress_threshold:
+            packed = zlib.compress(raw)
+            if len(packed) < len(raw):
+                raw = packed
+                header += "z"
+        value = self.keys.sign(f"{header}.{b64encode(raw)}")
+        self._remember(value, created, touched, data, 0)
+        return value
+
+    def is_own(self, value: str) -> bool:
+        """Whether ``value`` is in this codec's format, valid or not."""
+        return value.partition(".")[0] in HEADERS
+
+    def decode(self, value: str) -> tuple[int, int, dict[str, t.Any], int]:
+        """Verify and decode a cookie value.
+
+        :returns: created, touched, data, and the index of the key that
+            verified it.
+        :raises BadCookie: Why the value was refused.
+        """
+        seen = self._seen.get(value)
+        if seen is not None:
+            created, touched, data, index = seen
+            return created, touched, data.copy(), index
+        if len(value) > self.max_length:
+            raise BadCookie(f"{len(value)} characters, over {self.max_length}")
+        message, index = self.keys.unsign(value)
+        header, _, body = message.partition(b".")
+        try:
+            tagged, compressed = _HEADER_BYTES[header]
+        except KeyError:
+            raise BadCookie(f"unknown format {header[:8]!r}") from None
+        try:
+            raw = binascii.a2b_base64(body.translate(FROM_URLSAFE) + b"==")
+        except binascii.Error as e:
+            raise BadCookie(f"bad base64: {e}") from None
+        if compressed:
+            raw = decompress(raw, self.max_inflated)
+        created, touched, data = loads(raw, tagged)
+        self._remember(value, created, touched, data, index)
+        return created, touched, data, index

@@ -1,0 +1,135 @@
+"""What a server-side session is made of in the store: its random id, the
+signed id cookie, the name and format of its entry, and the binding to a
+user.
+
+An entry is JSON: ``[format, created, touched, data]``, where ``format`` is
+1 for plain JSON and 2 when values carry Flask-style tags. The cookie is
+``<id>.<signature>``, or ``<id>.<user ref>.<signature>`` for a session bound
+to a user, where the user ref is a hash of the user id that names the
+user's revocation marker, so that both are read in one round trip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import typing as t
+
+from ..codecs.encoding import b64encode
+from ..codecs.encoding import BadCookie
+from ..codecs.signing import KeyRing
+from ..codecs.tagged import dumps
+from ..codecs.tagged import loads
+from .mapping import USER_KEY
+
+#: Random bytes in a session id (256 bits).
+ID_BYTES = 32
+TOKEN = "[A-Za-z0-9_-]"
+_ID = re.compile(f"{TOKEN}{{43}}")
+_COOKIE = re.compile(rf"{TOKEN}{{43}}(?:\.{TOKEN}{{22}})?\.{TOKEN}{{43}}")
+
+
+def new_id() -> str:
+    """A new session id: 256 bits from :mod:`secrets`, 43 URL-safe
+    characters."""
+    return secrets.token_urlsafe(ID_BYTES)
+
+
+def is_valid_id(value: object) -> bool:
+    """Whether ``value`` has the exact form of a session id."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def user_ref(user_id: str) -> str:
+    """The short hash of a user id that names the user's revocation marker.
+    Not secret: it keeps the id itself out of cookies and keys."""
+    digest = hashlib.sha256(b"flask-scopes.user\0" + user_id.encode("utf-8"))
+    return b64encode(digest.digest()[:16])
+
+
+def entry_name(sid: str, uref: str | None) -> str:
+    """The store name of a session's entry. A bound session shares a hash
+    tag with its user's marker, so that a Redis Cluster reads both in one
+    ``MGET``."""
+    return f"s:{{{uref}}}{sid}" if uref else f"s:{sid}"
+
+
+def marker_name(uref: str) -> str:
+    """The store name of a user's revocation marker."""
+    return f"u:{{{uref}}}"
+
+
+def encode_entry(created: int, touched: int, data: t.Mapping[str, t.Any]) -> bytes:
+    """Serialise a session as an entry: Flask-tagged JSON, never pickle.
+
+    :raises SessionValueError: A value that can't be stored unchanged.
+    """
+    raw, tagged = dumps(created, touched, dict(data.items()))
+    return (b"[2," if tagged else b"[1,") + raw[1:]
+
+
+def decode_entry(raw: bytes) -> tuple[int, int, dict[str, t.Any]]:
+    """The inverse of :func:`encode_entry`, strict about what it accepts.
+
+    :raises BadCookie: Why the entry was refused.
+    """
+    head = raw[:3]
+    if head == b"[1,":
+        tagged = False
+    elif head == b"[2,":
+        tagged = True
+    else:
+        raise BadCookie("the entry is not in flask-scopes' format")
+    return loads(b"[" + raw[3:], tagged)
+
+
+def binding(data: dict[str, t.Any]) -> tuple[str, str | None] | None:
+    """The user and epoch recorded by ``bind_user``, or ``None``.
+
+    :raises BadCookie: The recorded value is malformed.
+    """
+    value = dict.get(data, USER_KEY)
+    if value is None:
+        return None
+    if (
+        type(value) is not list
+        or len(value) != 2
+        or type(value[0]) is not str
+        or not (value[1] is None or type(value[1]) is str)
+    ):
+        raise BadCookie(f"malformed {USER_KEY!r}")
+    return value[0], value[1]
+
+
+class NotAnIdCookie(BadCookie):
+    """Internal: the cookie does not have the shape of an id cookie."""
+
+
+class SessionIds:
+    """Signs and verifies the session id cookie.
+
+    :param keys: A key ring for :data:`~flask_scopes.codec.SESSION_ID_SALT`.
+    """
+
+    def __init__(self, keys: KeyRing) -> None:
+        self.keys = keys
+
+    def dump(self, sid: str, uref: str | None) -> str:
+        """The cookie value for a session id."""
+        return self.keys.sign(f"{sid}.{uref}" if uref else sid)
+
+    def load(self, value: str) -> tuple[str, str | None, int]:
+        """Verify an id cookie and check the form of what it carries, before
+        anything reaches the store.
+
+        :returns: The id, the user ref or ``None``, and the index of the key
+            that verified it.
+        :raises BadCookie: Why it was refused.
+        """
+        if _COOKIE.fullmatch(value) is None:
+            raise NotAnIdCookie("not a session id cookie")
+        message, index = self.keys.unsign(value)
+        # The shape was checked above: the id, then maybe "." and the ref.
+        text = message.decode("ascii")
+        return text[:43], text[44:] or None, index

@@ -1,0 +1,252 @@
+"""Sessions kept on the server: the cookie carries only a signed random id,
+the data lives in a :class:`~flask_scopes.stores.SessionStore`.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+from ..codecs.encoding import BadCookie
+from ..codecs.tagged import largest_keys
+from ..cookies import one_value
+from ..cookies import vary_cookie
+from ..errors import SessionStoreUnavailable
+from ..errors import SessionValueError
+from ..errors import StoredSessionTooLarge
+from .entries import binding
+from .entries import decode_entry
+from .entries import encode_entry
+from .entries import entry_name
+from .entries import marker_name
+from .entries import new_id
+from .entries import NotAnIdCookie
+from .entries import user_ref
+from .loading import loading
+from .mapping import USER_KEY
+from .timing import entry_ttl
+from .timing import entry_window
+from .timing import SessionEnded
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from flask.wrappers import Response
+
+    from ..cookies import CookiePolicy
+    from ..settings import Settings
+    from ..stores import SessionStore
+    from .cookie_mode import CookieSessions
+    from .entries import SessionIds
+    from .mapping import ScopesSession
+    from .revocation import Revocations
+    from .timing import CheckTimes
+
+logger = logging.getLogger("flask_scopes")
+
+
+class ServerSessions:
+    """Loads and saves the sessions of one app in its store.
+
+    Round trips: none for a request that never touches the session; one to
+    read (``GET``, or ``MGET`` with the user's revocation marker); one more
+    to write a change (``SET XX``, so that a session deleted meanwhile stays
+    deleted) or to delete an emptied session. A new session is one
+    ``SET NX``. Signing in costs more: reading the user's epoch, deleting
+    the old entry, then writing the new one only if that delete found it.
+
+    An entry is written when the session changed, or when a fraction
+    (:attr:`~flask_scopes.ScopesSessionInterface.idle_refresh_fraction`) of
+    its window has passed since the last write, so that an active session
+    outlives its time to live; this replaces ``SESSION_REFRESH_EACH_REQUEST``,
+    which would write on every request. The cookie is sent only when the id
+    changes or, for a permanent session, with each new expiry.
+
+    :param settings: The scope's settings.
+    :param policy: The id cookie's attributes.
+    :param store: Where the entries live.
+    :param ids: Signs the id cookies.
+    :param revocations: The users' revocation epochs, or ``None``.
+    :param cookies: Reads cookie sessions from before the store was
+        configured, to migrate them, or ``None``.
+    :param clock: Returns the current Unix time.
+    :param check_times: Refuses a session whose timestamps say it ended.
+    :param refresh_fraction: The share of an entry's window after which an
+        unchanged session is written again.
+    """
+
+    #: How many fresh ids to try when one is taken, which never happens
+    #: with 256-bit ids unless the store misbehaves.
+    id_attempts = 3
+
+    def __init__(
+        self,
+        settings: Settings,
+        policy: CookiePolicy,
+        store: SessionStore,
+        ids: SessionIds,
+        revocations: Revocations | None,
+        cookies: CookieSessions | None,
+        clock: t.Callable[[], float],
+        check_times: CheckTimes,
+        refresh_fraction: float,
+    ) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.store = store
+        self.ids = ids
+        self.revocations = revocations
+        self.cookies = cookies
+        self.clock = clock
+        self.check_times = check_times
+        self.refresh_fraction = refresh_fraction
+
+    # -- loading -------------------------------------------------------------
+
+    def load(self, values: list[str], session: ScopesSession) -> None:
+        """Fill ``session`` from the entry the request's cookie names. A bad
+        or unknown id leaves it empty and new; an outage raises."""
+        with loading(session, "session id cookie"):
+            self._load(values, session)
+
+    def _load(self, values: list[str], session: ScopesSession) -> None:
+        value = one_value(values)
+        try:
+            sid, uref, index = self.ids.load(value)
+        except NotAnIdCookie:
+            if self.cookies is not None and self.cookies.reads(value):
+                self._migrate(values, session)
+                return
+            raise
+        name = entry_name(sid, uref)
+        revocations = self.revocations
+        marker: bytes | None = None
+        if uref is not None and revocations is not None:
+            if revocations.store is self.store:
+                raw, marker = self.store.get_many(name, marker_name(uref))
+            else:
+                raw = self.store.get(name)
+                marker = revocations.store.get(marker_name(uref))
+        else:
+            raw = self.store.get(name)
+        if raw is None:
+            raise SessionEnded("unknown or expired session id")
+        settings = self.settings
+        if len(raw) > settings.store_max_size:
+            raise BadCookie(f"entry of {len(raw)} bytes")
+        created, touched, data = decode_entry(raw)
+        now = int(self.clock())
+        permanent = bool(data.get("_permanent"))
+        self.check_times(settings, created, touched, now, permanent)
+        if not permanent and now - touched > settings.store_ttl:
+            raise SessionEnded("past SCOPES_SESSION_STORE_TTL")
+        bound = binding(data)
+        if (None if bound is None else user_ref(bound[0])) != uref:
+            raise BadCookie("the id cookie and the entry name different users")
+        if bound is not None and revocations is not None:
+            if revocations.is_revoked(bound[1], marker):
+                raise SessionEnded("the session's user was revoked")
+        window = entry_window(settings, permanent)
+        refresh = now - touched >= window * self.refresh_fraction
+        session._adopt(data, created, touched, index > 0 or refresh)
+        session.sid = sid
+        session.store_entry = name
+        session.resend_cookie = index > 0
+
+    def _migrate(self, values: list[str], session: ScopesSession) -> None:
+        # A cookie session from before the store was configured: keep it,
+        # under a new id.
+        assert self.cookies is not None
+        created, touched, data, _ = self.cookies.decode(values)
+        session._adopt(data, created, touched, reissue=True)
+
+    # -- saving --------------------------------------------------------------
+
+    def save(self, session: ScopesSession, response: Response) -> None:
+        """Write, refresh or delete the entry and the cookie as the request
+        left the session."""
+        if session.unsaveable:
+            return
+        policy = self.policy
+        old = session.store_entry
+        if not session:
+            if old is not None:
+                self.store.delete(old)
+                session.sid = session.store_entry = None
+            if session.had_cookie and (
+                old is not None or session.modified or session.ended
+            ):
+                policy.delete(response)
+                vary_cookie(response)
+            return
+        if not (session.modified or session.reissue or session.regenerated):
+            return
+        settings = self.settings
+        now = int(self.clock())
+        created = now if session.created is None else session.created
+        permanent = session.permanent
+        try:
+            bound = binding(session)
+        except BadCookie:
+            raise SessionValueError(
+                f"session[{USER_KEY!r}]",
+                session[USER_KEY],
+                "is reserved for session.bind_user(): bind the user with it"
+                " instead of writing the key.",
+            ) from None
+        uref = None if bound is None else user_ref(bound[0])
+        value = encode_entry(created, now, session)
+        if len(value) > settings.store_max_size:
+            session.unsaveable = True
+            raise StoredSessionTooLarge(
+                len(value), settings.store_max_size, largest_keys(session)
+            )
+        ttl = entry_ttl(settings, created, now, permanent)
+        sid = session.sid
+        if old is not None and (
+            session.regenerated or sid is None or entry_name(sid, uref) != old
+        ):
+            # A new identity: the old entry goes first, and only if it still
+            # exists is the session written again, so that a concurrent
+            # logout stands.
+            if not self.store.delete(old):
+                self._ended(session, response)
+                return
+            old = None
+        if old is None:
+            sid = self._create(value, ttl, uref)
+        elif not self.store.replace(old, value, ttl):
+            self._ended(session, response)
+            return
+        assert sid is not None
+        # A browser-lifetime cookie whose id did not change is already right;
+        # a permanent one carries the new expiry.
+        if old is None or permanent or session.resend_cookie:
+            expires = now + ttl if permanent else None
+            header = policy.header(self.ids.dump(sid, uref), expires, now)
+            policy.set(response, header)
+            vary_cookie(response)
+        session.resend_cookie = False
+        session.sid = sid
+        session.store_entry = entry_name(sid, uref)
+        session.created = created
+        session.touched = now
+        session.reissue = session.regenerated = False
+
+    def _create(self, value: bytes, ttl: int, uref: str | None) -> str:
+        for _ in range(self.id_attempts):
+            sid = new_id()
+            if self.store.add(entry_name(sid, uref), value, ttl):
+                return sid
+        raise SessionStoreUnavailable(
+            "save", f"{self.store.describe()}, which refused new session ids"
+        )
+
+    def _ended(self, session: ScopesSession, response: Response) -> None:
+        logger.info(
+            "The session ended (signed out, revoked or expired) while this"
+            " request ran; its changes were not saved."
+        )
+        session.sid = session.store_entry = None
+        session.unsaveable = True
+        if session.had_cookie:
+            self.policy.delete(response)
+            vary_cookie(response)

@@ -1,0 +1,86 @@
+"""The time rules of a session, as pure functions of its settings and a
+clock: when a session has ended, how long its entry lives, and when an
+unchanged session must be written again so that it stays alive.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ..codecs.encoding import BadCookie
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..settings import Settings
+
+#: The signature of :func:`check_times` once the clock skew is bound, as
+#: :meth:`ScopesSessionInterface.check_times
+#: <flask_scopes.ScopesSessionInterface.check_times>` has it.
+CheckTimes = t.Callable[["Settings", int, int, int, bool], None]
+
+
+class SessionEnded(BadCookie):
+    """Internal: the cookie is genuine, but its session has ended (expired,
+    timed out, unknown to the store, revoked), so the cookie may be deleted.
+    A cookie that merely fails to verify is left alone: it may be valid
+    under keys another server of a rolling deploy already has."""
+
+
+def check_times(
+    settings: Settings,
+    created: int,
+    touched: int,
+    now: int,
+    permanent: bool,
+    max_clock_skew: int,
+) -> None:
+    """Refuse a session whose timestamps say it has ended.
+
+    An age equal to a limit passes; one second more fails.
+
+    :param max_clock_skew: How far in the future ``touched`` may be, in
+        seconds.
+    :raises SessionEnded: The session has expired or timed out.
+    :raises BadCookie: The timestamps are malformed or in the future.
+    """
+    if not 0 <= created <= touched:
+        raise BadCookie("timestamps out of order")
+    if touched > now + max_clock_skew:
+        raise BadCookie(f"dated {touched - now} s in the future")
+    if permanent and now - touched > settings.permanent_lifetime:
+        raise SessionEnded("past PERMANENT_SESSION_LIFETIME")
+    if settings.idle_timeout is not None and now - touched > settings.idle_timeout:
+        raise SessionEnded("idle for longer than SCOPES_SESSION_IDLE_TIMEOUT")
+    absolute = settings.absolute_timeout
+    if absolute is not None and now - created > absolute:
+        raise SessionEnded("older than SCOPES_SESSION_ABSOLUTE_TIMEOUT")
+
+
+def revocation_window(settings: Settings) -> int:
+    """The longest, in seconds, that a session can stay valid without being
+    used: an entry's longest time to live. A revocation marker outlives it.
+    In cookie mode, a bound session unused for longer is refused."""
+    window = max(settings.permanent_lifetime, settings.store_ttl)
+    for limit in (settings.idle_timeout, settings.absolute_timeout):
+        if limit is not None:
+            window = min(window, limit)
+    return window
+
+
+def entry_ttl(settings: Settings, created: int, now: int, permanent: bool) -> int:
+    """How long an entry written now may live: exactly as long as its
+    session may, and at least one second."""
+    ttl = settings.permanent_lifetime if permanent else settings.store_ttl
+    if settings.idle_timeout is not None:
+        ttl = min(ttl, settings.idle_timeout)
+    if settings.absolute_timeout is not None:
+        ttl = min(ttl, created + settings.absolute_timeout - now)
+    return max(1, ttl)
+
+
+def entry_window(settings: Settings, permanent: bool) -> int:
+    """How long an entry lives unused, in seconds: the span over which its
+    idle refresh is spread."""
+    window = settings.permanent_lifetime if permanent else settings.store_ttl
+    if settings.idle_timeout is not None:
+        window = min(window, settings.idle_timeout)
+    return window

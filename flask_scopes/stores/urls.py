@@ -1,0 +1,120 @@
+"""Building a store from a configured value: a URL, a cachelib cache or a
+store.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import parse_qsl
+from urllib.parse import unquote
+from urllib.parse import urlencode
+from urllib.parse import urlsplit
+
+from cachelib import BaseCache
+from cachelib import FileSystemCache
+from cachelib import SimpleCache
+from cachelib.redis_base import BaseRedisCache
+
+from .base import SessionStore
+from .filesystem import FileSystemSessionStore
+from .redis_store import RedisSessionStore
+
+#: The URL schemes :func:`open_store` understands.
+URL_SCHEMES = ("redis", "rediss", "unix", "file", "simple")
+
+
+def purge_expired(store: SessionStore) -> int:
+    """Remove the expired entries of a store that does not remove them by
+    itself (:class:`FileSystemSessionStore`); the others do nothing.
+
+    :returns: How many entries were removed.
+    """
+    return store.purge_expired()
+
+
+# -- building a store ------------------------------------------------------
+
+
+def check_url(url: str) -> None:
+    """Check that ``url`` names a store :func:`store_from_url` can build.
+
+    :raises ValueError: Why it can't.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in URL_SCHEMES:
+        raise ValueError(
+            f"{url.split(':', 1)[0]!r} is not a known store URL scheme; use one"
+            f" of {', '.join(f'{s}://' for s in URL_SCHEMES)}, or a cachelib cache."
+        )
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            raise ValueError(
+                f"{url!r}: write a file URL with an absolute path, such as"
+                " file:///var/lib/myapp/sessions."
+            )
+
+
+def store_from_url(
+    url: str, *, clock: t.Callable[[], float] | None = None
+) -> SessionStore:
+    """Build a store from a URL, for configuration from the environment.
+
+    -   ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` (TLS)
+        and ``unix:///path/to/redis.sock``: a :class:`~cachelib.RedisCache`.
+        Query arguments go to ``redis.Redis.from_url``, except ``key_prefix``,
+        which goes to the cache. Socket timeouts default to 5 seconds.
+    -   ``file:///absolute/path``: a :class:`~cachelib.FileSystemCache` in
+        that directory, created if needed.
+    -   ``simple://``: a :class:`~cachelib.SimpleCache` in this process, for
+        development and tests; ``?threshold=N`` caps it (default 1,000,000).
+
+    :raises ValueError: The URL can't be used.
+    """
+    check_url(url)
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if parts.scheme == "file":
+        return FileSystemSessionStore(
+            FileSystemCache(unquote(parts.path), threshold=0), clock=clock
+        )
+    if parts.scheme == "simple":
+        threshold = int(query.get("threshold", 1_000_000))
+        return SessionStore(SimpleCache(threshold=threshold), clock=clock)
+    try:
+        import redis
+    except ImportError:  # pragma: no cover
+        raise ValueError(
+            f"{url!r} needs the redis package: pip install 'flask-scopes[redis]'."
+        ) from None
+    from cachelib import RedisCache
+
+    key_prefix = query.pop("key_prefix", "")
+    bare = parts._replace(query=urlencode(query))
+    client = redis.Redis.from_url(
+        bare.geturl(), socket_timeout=5, socket_connect_timeout=5
+    )
+    return RedisSessionStore(RedisCache(client, key_prefix=key_prefix), clock=clock)
+
+
+def open_store(
+    value: t.Any, *, clock: t.Callable[[], float] | None = None
+) -> SessionStore:
+    """The store for a configured value: a :class:`SessionStore` as it is,
+    a cachelib cache wrapped in the right kind of store, or a URL.
+
+    :raises ValueError: The value can't be used.
+    """
+    if isinstance(value, SessionStore):
+        return value
+    if isinstance(value, str):
+        return store_from_url(value, clock=clock)
+    if isinstance(value, BaseRedisCache):
+        return RedisSessionStore(value, clock=clock)
+    if isinstance(value, FileSystemCache):
+        return FileSystemSessionStore(value, clock=clock)
+    if isinstance(value, BaseCache):
+        return SessionStore(value, clock=clock)
+    raise ValueError(
+        "must be None, a cachelib cache, a SessionStore or a URL string,"
+        f" not {type(value).__name__}."
+    )
