@@ -119,7 +119,7 @@ def test_inspect_valid_cookie(app: Flask, clock: FakeClock) -> None:
     assert "current key (SECRET_KEY)" in out
     created = datetime.fromtimestamp(int(clock.now), utc).isoformat()
     assert f"Created:      {created}" in out
-    assert "when the browser closes" in out
+    assert "(SCOPES_SESSION_IDLE_TIMEOUT)" in out
     assert f"Size:         {len(value)} bytes" in out
     data = json.loads(out[out.index("Data:\n") + 6 :])
     assert data == {
@@ -150,7 +150,9 @@ def test_inspect_json(app: Flask, clock: FakeClock) -> None:
     assert data["created"] == data["touched"] == now
     assert data["permanent"] is False
     assert data["reissue"] is False
-    assert data["expires"] is None
+    # The default idle limit: the permanent lifetime, 31 days.
+    later = datetime.fromtimestamp(int(clock.now) + 31 * 86400, utc).isoformat()
+    assert data["expires"] == later
     assert data["size"] == len(value)
     assert data["max_size"] == 4093
     assert data["size"] < data["header_size"] < data["max_size"]
@@ -199,6 +201,7 @@ def test_inspect_fallback_key(make_app: MakeApp) -> None:
     assert data["reissue"] is True
 
 
+@pytest.mark.usefixtures("real_clock")
 def test_inspect_flask_cookie(make_app: MakeApp) -> None:
     app = make_app(SECRET_KEY="old")
     serializer = SecureCookieSessionInterface().get_signing_serializer(app)

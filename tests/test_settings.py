@@ -25,7 +25,11 @@ def test_defaults() -> None:
     assert settings.cookie_httponly is True
     assert settings.cookie_path == "/"
     assert settings.max_cookie_size == 4093
-    assert settings.idle_timeout is None and settings.absolute_timeout is None
+    # Every session has a server-side idle limit: the permanent lifetime.
+    assert settings.idle_timeout == 31 * 86400
+    assert settings.absolute_timeout is None
+    assert settings.store_ttl == 31 * 86400
+    assert settings.migrate_cookies is True
     assert settings.flash_cookie_name == "flash"
     assert settings.permanent_lifetime == 31 * 86400
 
@@ -96,7 +100,8 @@ def test_fallback_string_error_explains() -> None:
     [("lax", "Lax"), ("STRICT", "Strict"), ("None", "None"), (False, None)],
 )
 def test_samesite_values(value: t.Any, expected: str | None) -> None:
-    assert resolve(SESSION_COOKIE_SAMESITE=value).cookie_samesite == expected
+    settings = resolve(SESSION_COOKIE_SAMESITE=value, SESSION_COOKIE_SECURE=True)
+    assert settings.cookie_samesite == expected
 
 
 def test_secret_keys_are_bytes() -> None:

@@ -15,6 +15,14 @@ if t.TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger("flask_scopes")
 
 
+def _carriable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def pick_fields(
     form: t.Any,
     only: t.Iterable[str],
@@ -54,6 +62,11 @@ def pick_fields(
         else:
             values = []
         values = [v for v in values if isinstance(v, str)]
+        if not all(map(_carriable, values)):
+            # A lone surrogate (from a JSON body) can't be encoded: the
+            # field is left out, not an error.
+            logger.debug("Not carrying the form field %r: not valid text", name)
+            continue
         if not values:
             continue
         size = sum(len(v) for v in values)
