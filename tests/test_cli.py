@@ -694,3 +694,21 @@ def test_one_extension_many_apps(clock: FakeClock) -> None:
     assert result.exit_code == 1
     assert "bad signature" in result.stderr
     assert first.cli.commands["scopes"] is second.cli.commands["scopes"]
+
+
+def test_inspect_escapes_control_characters(app: Flask) -> None:
+    @app.post("/hostile")
+    def hostile() -> str:
+        session["note"] = "\x1b[2J\x1b]0;owned\x07\r\u202egnp.exe\u2028\x85"
+        session["\x1b[31mkey"] = 1
+        return "ok"
+
+    value = cookie_value(app, "/hostile")
+    for args in (("inspect", value), ("inspect", "--json", value)):
+        out = invoke(app, *args).stdout
+        for char in ("\x1b", "\x07", "\r", "\u202e", "\u2028", "\x85"):
+            assert char not in out
+        assert "\\u001b[2J" in out
+        assert "\\u202e" in out
+    data = report(invoke(app, "inspect", "--json", value))
+    assert data["data"]["note"].startswith("\x1b[2J")

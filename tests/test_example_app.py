@@ -55,7 +55,9 @@ def test_sign_in_settings_and_sign_out(app: Flask) -> None:
     assert "Sign in to change your settings." in page.text
     page = post(
         client,
-        "/login", data={"username": "dora", "password": "pw"}, follow_redirects=True
+        "/login",
+        data={"username": "dora", "password": "pw"},
+        follow_redirects=True,
     )
     assert "Signed in as dora." in page.text
     page = post(
@@ -92,7 +94,9 @@ def test_failed_sign_in_refills_the_name_but_never_the_password(app: Flask) -> N
     assert response.status_code == 302
     page = post(
         client,
-        "/login", data={"username": "dora", "password": ""}, follow_redirects=True
+        "/login",
+        data={"username": "dora", "password": ""},
+        follow_redirects=True,
     )
     assert "Enter a user name and a password." in page.text
     assert 'value="dora"' in page.text
