@@ -971,6 +971,7 @@ def test_keep_form_leaves_out_lone_surrogates(make_app: AppFactory) -> None:
 def test_any_flash_cookie_and_any_use_never_fails(
     make_app: AppFactory, clock: t.Any
 ) -> None:
+    from hypothesis import example
     from hypothesis import given
     from hypothesis import HealthCheck
     from hypothesis import settings
@@ -994,19 +995,22 @@ def test_any_flash_cookie_and_any_use_never_fails(
                 flash.keep_form({"f": value}, only=["f"])
         return str(len(flash))
 
-    texts = st.text(max_size=300)
+    texts = st.one_of(st.just(""), st.just("info"), st.text(max_size=300))
     ops = st.lists(
         st.tuples(st.sampled_from(["keep", "now", "new", "form"]), texts), max_size=6
     )
     cookies = st.one_of(
         flash_bodies().map(lambda raw: forge(None, raw)),
         st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=4100),
+        # Near the size and count limits, where keeping it can't fit.
         st.builds(
-            lambda n, size: forge([_big_batch(int(clock.now), n, size)]),
-            st.integers(1, 70),
-            st.integers(0, 3000),
+            lambda n, total: forge([_big_batch(int(clock.now), n, total // n)]),
+            st.integers(1, 64),
+            st.integers(2000, 3000),
         ),
     )
+
+    now = int(clock.now)
 
     @settings(
         max_examples=150,
@@ -1014,6 +1018,11 @@ def test_any_flash_cookie_and_any_use_never_fails(
         suppress_health_check=[HealthCheck.function_scoped_fixture],
     )
     @given(cookie=cookies, ops=ops)
+    # The findings of the review: a kept cookie near the size limit, and a
+    # kept cookie full of messages plus a new one.
+    @example(cookie=forge([_big_batch(now, 1, 2995)]), ops=[("keep", "")])
+    @example(cookie=forge([_big_batch(now, 64, 1)]), ops=[("keep", ""), ("new", "n")])
+    @example(cookie=forge([_big_batch(now, 64, 1)]), ops=[("keep", "info")])
     def check(cookie: str, ops: list[tuple[str, str]]) -> None:
         client = app.test_client(use_cookies=False)
         headers = {"Cookie": f"flash={cookie}"}

@@ -1025,14 +1025,14 @@ def test_clear_then_write_gets_a_new_id(store_app: AppFactory) -> None:
         return "ok"
 
     client = app.test_client()
-    client.get("/login/42")
+    client.get("/set/a/1")
     old = cookie(client)
     client.get("/sign-out-and-write")
     assert cookie(client) != old
     assert client.get("/get/theme").text == "'dark'"
     replay = app.test_client()
     replay.set_cookie("session", old)
-    assert replay.get("/get/user").text == "None"
+    assert replay.get("/get/a").text == "None"
     assert replay.get("/get/theme").text == "None"
 
 
@@ -1061,22 +1061,22 @@ def test_concurrent_regenerate_keeps_the_new_cookie(
     assert client.get("/get/b").text == "None"
 
 
-class FailingDelete(SessionStore):
-    """A store whose deletes fail, as if it went down half way."""
+class FailingAdd(SessionStore):
+    """A store whose adds fail, as if it went down half way."""
 
     fail = False
 
-    def delete(self, name: str) -> bool:
+    def add(self, name: str, value: bytes, ttl: int) -> bool:
         if self.fail:
             raise SessionStoreUnavailable("save", self.describe())
-        return super().delete(name)
+        return super().add(name, value, ttl)
 
 
 def test_regenerate_adds_the_new_entry_before_deleting_the_old(
     make_app: AppFactory,
 ) -> None:
     scopes = Scopes()
-    store = FailingDelete(SimpleCache(threshold=1_000_000))
+    store = FailingAdd(SimpleCache(threshold=1_000_000))
     app = make_app(scopes, SCOPES_SESSION_STORE=store)
     add_routes(app, scopes)
     client = app.test_client()
