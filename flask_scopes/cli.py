@@ -159,13 +159,13 @@ def purge_command() -> None:
         )
     for store in stores:
         if store.expires_by_itself:
-            click.echo(f"{store.describe()}: expires entries by itself.")
+            _echo(f"{store.describe()}: expires entries by itself.")
             continue
         try:
             removed = purge_expired(store)
         except ScopesError as e:
             raise click.ClickException(str(e)) from None
-        click.echo(f"{store.describe()}: removed {removed} expired entries.")
+        _echo(f"{store.describe()}: removed {removed} expired entries.")
 
 
 def _next_use(report: dict[str, t.Any], runtime: Runtime) -> str:
