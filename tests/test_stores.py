@@ -1135,7 +1135,7 @@ def test_decoding_redis_client_is_refused(
         make_app(**{key: make_store()})
 
 
-def test_store_returning_text_fails_closed(make_app: AppFactory) -> None:
+def test_store_returning_text_fails_closed() -> None:
     cache = SimpleCache(threshold=1_000_000)
     store = SessionStore(cache)
     store._view = cache  # a view that hands back what it holds, str included
