@@ -712,3 +712,22 @@ def test_inspect_escapes_control_characters(app: Flask) -> None:
         assert "\\u202e" in out
     data = report(invoke(app, "inspect", "--json", value))
     assert data["data"]["note"].startswith("\x1b[2J")
+
+
+def test_inspect_tells_a_cookie_the_store_would_not_take_over(
+    store_app: t.Callable[..., Flask], make_app: MakeApp
+) -> None:
+    cookie_app = make_app()
+    value = cookie_value(cookie_app)
+    app = store_app()
+    before = report(invoke(app, "inspect", "--json", value))
+    assert before["valid"] is True
+    client = app.test_client()
+    client.set_cookie("session", value)
+    client.get("/get/user")  # migrated now
+    after = report(invoke(app, "inspect", "--json", value))
+    assert after["valid"] is False
+    assert after["reason"] == "this cookie was already migrated to the store"
+    off = store_app(SCOPES_SESSION_MIGRATE_COOKIES=False)
+    refused = report(invoke(off, "inspect", "--json", value))
+    assert refused["reason"] == "SCOPES_SESSION_MIGRATE_COOKIES is off"

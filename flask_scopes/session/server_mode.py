@@ -181,7 +181,9 @@ class ServerSessions:
         if left < 0:
             raise SessionEnded("past the time to live of a stored session")
         if not self.store.add(migration_name(one_value(values)), b"1", left + 1):
-            raise SessionEnded("this cookie was already migrated to the store")
+            # Not "ended": the cookie is left alone, since a concurrent
+            # request that migrated it may have sent the browser its new one.
+            raise BadCookie("this cookie was already migrated to the store")
         session._adopt(data, created, touched, reissue=True)
 
     # -- saving --------------------------------------------------------------
