@@ -34,9 +34,14 @@ def pick_fields(
     """Copy the fields of ``form`` named in ``only`` into ``target``.
 
     Left out, each with a debug log line: fields whose names match
-    ``sensitive``, values that are not text (uploaded files), values longer
-    than the codec's ``max_value_length``, and fields past ``budget``
-    characters in all.
+    ``sensitive``, values that are not text (uploaded files), fields with a
+    value that is not valid text (a lone surrogate, from a JSON body),
+    values longer than the codec's ``max_value_length``, and fields past
+    ``budget`` characters in all. Client input never raises.
+
+    .. versionchanged:: 0.2
+        A value with a lone surrogate leaves its field out instead of
+        raising :exc:`~flask_scopes.FlashValueError`.
 
     :param form: A ``MultiDict`` such as ``request.form``, or a mapping.
     :param only: The names of the fields to carry.

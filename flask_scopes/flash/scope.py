@@ -288,6 +288,7 @@ class FlashScope:
 
         Left out, each with a debug log line: fields whose names match
         :attr:`sensitive_field`, values that are not text (uploaded files),
+        fields with a value that is not valid text (a lone surrogate),
         values longer than :attr:`FlashCodec.max_value_length`, and fields
         past :attr:`max_form_size` characters in all.
 
