@@ -830,4 +830,3 @@ def test_flask_scopes_secret_with_an_app_that_cannot_load(tmp_path: t.Any) -> No
     )
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip()) == 64
-

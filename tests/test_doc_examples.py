@@ -8,8 +8,9 @@ import from Flask. A Jinja block runs too: with a name (``:caption:
 settings.html`` or ``name=settings.html``) it is the template of that name;
 without one it is rendered after a request flashed one message of each
 category, each of which must then show at most once, and the error exactly
-once if the template shows errors. Then every view the page defined is requested with the test client,
-and every ``test_*`` function it defined is called with the app.
+once if the template shows errors. Then every view the page defined is
+requested with the test client, and every ``test_*`` function it defined is
+called with the app.
 """
 
 from __future__ import annotations

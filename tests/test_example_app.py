@@ -120,7 +120,9 @@ def test_inspect_shows_the_incoming_flash_before_it_is_used_up(app: Flask) -> No
     assert client.get_cookie("flash") is None
     client.post("/inspect/flash")
     page = client.get("/inspect").text
-    incoming = page[page.index('id="flash-incoming"') : page.index("Messages this page")]
+    incoming = page[
+        page.index('id="flash-incoming"') : page.index("Messages this page")
+    ]
     assert "A message for the next request" in incoming
     shown = page[page.index('id="flash-messages"') :]
     assert "info: A message for the next request" in shown
