@@ -113,3 +113,13 @@ def test_documented_defaults_match(key: str) -> None:
 def test_no_undocumented_extra_keys() -> None:
     known = {*settings.FLASK_KEYS, *settings.DEFAULTS}
     assert set(config_entries()) <= known
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    root = DOCS.parent
+    readme = (root / "README.md").read_text("utf-8")
+    commands = re.findall(r"^python3 -m venv .*pytest$", readme, re.M)
+    assert len(commands) == 1
+    assert "python3 -m venv .venv && . .venv/bin/activate" in commands[0]
+    ci = (root / ".ci" / "run").read_text("utf-8").splitlines()
+    assert commands[0] in ci
