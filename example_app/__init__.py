@@ -32,7 +32,6 @@ from werkzeug.wrappers import Response
 
 from flask_scopes import flash
 from flask_scopes import Scopes
-from flask_scopes import ScopesSessionInterface
 from flask_scopes.inspection import inspect_cookie
 
 scopes = Scopes()
@@ -120,8 +119,7 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
 
     @app.get("/inspect")
     def inspect() -> str:
-        interface = app.session_interface
-        assert isinstance(interface, ScopesSessionInterface)
+        interface = scopes.interface(app)
         runtime = interface.runtime(app)
         names = runtime.settings.cookie_name, runtime.settings.flash_cookie_name
         cookies = {name: request.cookies.get(name, "") for name in names}
