@@ -6,15 +6,20 @@ A value reads ``1.<body>``, or ``1.<body>.<signature>`` when
 padding) of compact UTF-8 JSON: a list of *batches*, oldest first. A batch
 is what one request flashed for the next::
 
-    [created, [[category, text], ...], {field: [value, ...]}, {field: [error, ...]}]
+    [created, [[category, value], ...], {field: [value, ...]}, {field: [error, ...]}]
 
 ``created`` is the Unix time it was flashed; the form values and field
-errors are left out when empty. The JSON holds nothing but lists, objects,
-strings and integers: no tags, no pickles, nothing that could rebuild an
-object or mark HTML as safe. Every message comes back as plain text, so
-templates escape it. Only a signed cookie can say a message was
-:class:`~markupsafe.Markup` (``[category, text, 1]``): an unsigned one
+errors are left out when empty. A message's value is text, or any plain
+JSON value within the bounds of :mod:`flask_scopes.flash.values`. In an
+unsigned cookie the JSON is read as it is: no tags, no pickles, nothing
+that could rebuild an object or mark HTML as safe, so templates escape
+every message. Only a signed cookie can say a message was
+:class:`~markupsafe.Markup` (``[category, text, 1]``) or carry the
+session's tagged types (``[category, tagged value, 2]``); an unsigned one
 carries markup as text, which renders escaped.
+
+.. versionchanged:: 0.2
+    Messages may be values other than text.
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ from ..codecs.signing import KeyRing
 from ..codecs.tagged import json_dumps
 from ..errors import ConfigurationError
 from ..errors import FlashValueError
+from .values import copy_value
+from .values import from_tree
+from .values import to_tree
+from .values import ValueRefused
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..settings import Settings
@@ -44,7 +53,13 @@ _BODY = re.compile(r"[A-Za-z0-9_-]*\Z")
 # Lone surrogates can't be encoded as UTF-8: a message holding one would
 # fail when the page is written.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_decode_json = json.JSONDecoder(strict=True).decode
+
+
+def _no_constant(name: str) -> t.NoReturn:
+    raise ValueError(f"{name} is not allowed")
+
+
+_decode_json = json.JSONDecoder(strict=True, parse_constant=_no_constant).decode
 
 
 @dataclass
@@ -54,8 +69,9 @@ class Batch:
     #: When it was flashed (Unix time). ``SCOPES_FLASH_MAX_AGE`` counts
     #: from here.
     created: int
-    #: ``(category, message)`` pairs, in the order they were flashed.
-    messages: list[tuple[str, str]] = field(default_factory=list)
+    #: ``(category, message)`` pairs, in the order they were flashed. A
+    #: message is a str, or another value the flash carries.
+    messages: list[tuple[str, t.Any]] = field(default_factory=list)
     #: Form values to refill, by field name.
     form: dict[str, list[str]] = field(default_factory=dict)
     #: Error messages, by field name.
@@ -162,6 +178,20 @@ class FlashCodec:
             message = Markup(html())
         return self.check_text(message, "flash message")
 
+    def check_value(self, message: t.Any) -> t.Any:
+        """Return ``message`` as the value to carry: text as
+        :meth:`check_message` keeps it, or a copy of any other value the
+        flash carries (plain JSON; with :data:`SCOPES_FLASH_SIGNED`, the
+        session's tagged types too), as it will be read back.
+
+        .. versionadded:: 0.2
+
+        :raises FlashValueError: A value the cookie can't carry.
+        """
+        if isinstance(message, str) or hasattr(message, "__html__"):
+            return self.check_message(message)
+        return copy_value(message, self.signed)
+
     def check_text(self, text: t.Any, what: str) -> str:
         """Return ``text`` if it is a str UTF-8 can encode.
 
@@ -215,10 +245,14 @@ class FlashCodec:
             value = self.keys.sign(value)
         return value
 
-    def _entry(self, category: str, message: str) -> list[t.Any]:
-        if self.signed and isinstance(message, Markup):
-            return [category, str(message), 1]
-        return [category, str(message)]
+    def _entry(self, category: str, message: t.Any) -> list[t.Any]:
+        if isinstance(message, str):
+            if self.signed and isinstance(message, Markup):
+                return [category, str(message), 1]
+            return [category, str(message)]
+        if self.signed:
+            return [category, to_tree(message, True), 2]
+        return [category, to_tree(message, False)]
 
     # -- reading -------------------------------------------------------------
 
@@ -279,19 +313,32 @@ class FlashCodec:
             batches.append(batch)
         return batches
 
-    def _message(self, entry: t.Any) -> tuple[str, str]:
+    def _message(self, entry: t.Any) -> tuple[str, t.Any]:
         if type(entry) is not list or not (
-            len(entry) == 2 or (self.signed and len(entry) == 3 and entry[2] == 1)
+            len(entry) == 2
+            or (
+                self.signed
+                and len(entry) == 3
+                and type(entry[2]) is int
+                and entry[2] in (1, 2)
+            )
         ):
-            raise BadCookie("a message is not [category, text]")
-        category, text = entry[0], entry[1]
+            raise BadCookie("a message is not [category, value]")
+        category, value = entry[0], entry[1]
         if type(category) is not str or not self.category_pattern.match(category):
             raise BadCookie("a message has a bad category")
-        if type(text) is not str or _SURROGATE.search(text):
-            raise BadCookie("a message's text is not valid text")
-        if len(entry) == 3:
-            return category, Markup(text)
-        return category, text
+        kind = entry[2] if len(entry) == 3 else 0
+        if type(value) is str and kind != 2:
+            if _SURROGATE.search(value):
+                raise BadCookie("a message's text is not valid text")
+            return category, Markup(value) if kind == 1 else value
+        if kind == 1:
+            raise BadCookie("a Markup message that is not text")
+        try:
+            # Tags are read only from a signed cookie (kind 2 needs one).
+            return category, from_tree(value, kind == 2)
+        except ValueRefused as e:
+            raise BadCookie(f"a message's value is refused: {e}") from None
 
     def _fields(self, data: t.Any, max_length: int | None) -> dict[str, list[str]]:
         if type(data) is not dict or len(data) > self.max_fields:
@@ -319,7 +366,8 @@ def largest_parts(batches: t.Iterable[Batch], count: int = 3) -> list[tuple[str,
     sizes: dict[str, int] = {}
 
     def size(value: t.Any) -> int:
-        return len(json.dumps(value, ensure_ascii=False).encode("utf-8", "replace"))
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return len(text.encode("utf-8", "replace"))
 
     for batch in batches:
         for category, message in batch.messages:

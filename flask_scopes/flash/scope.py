@@ -110,7 +110,7 @@ class FlashScope:
         #: Set once the response's cookie was decided: later writes would
         #: be lost, so they raise.
         self.saved = False
-        self.now: list[tuple[str, str]] = []
+        self.now: list[tuple[str, t.Any]] = []
         self.now_form: _Fields = {}
         self.now_errors: _Fields = {}
         self.outgoing = Batch(0)
@@ -177,13 +177,13 @@ class FlashScope:
 
     # -- reading -------------------------------------------------------------
 
-    def messages(self) -> list[tuple[str, str]]:
+    def messages(self) -> list[tuple[str, t.Any]]:
         """Every ``(category, message)`` pair to show in this request: the
         incoming ones, then those flashed for now."""
         self.read = True
         return [m for batch in self.incoming for m in batch.messages] + self.now
 
-    def category(self, name: str) -> list[str]:
+    def category(self, name: str) -> list[t.Any]:
         """The messages of one category to show in this request."""
         return [message for category, message in self.messages() if category == name]
 
@@ -213,7 +213,7 @@ class FlashScope:
                 f"Flashed messages are (category, message) pairs, not {pair!r}.", pair
             )
         category, message = pair
-        return self.codec.check_category(category), self.codec.check_message(message)
+        return self.codec.check_category(category), self.codec.check_value(message)
 
     def _writable(self) -> None:
         if self.saved:
