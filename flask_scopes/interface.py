@@ -192,7 +192,13 @@ class ScopesSessionInterface(SessionInterface):
         runtime = getattr(session, "runtime", None) or self.runtime(app)
         if session.accessed:
             vary_cookie(response)
-        self.save_flash(app, runtime, response)
+        try:
+            self.save_flash(app, runtime, response)
+        except SessionStoreUnavailable as e:
+            # A flash too large for its cookie could not go to the store.
+            logger.error("%s", e, exc_info=e.original)
+            self.store_failed(response, e)
+            return
         if not isinstance(session, ScopesSession) or not session.loaded:
             return
         scope = runtime.session

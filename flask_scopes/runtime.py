@@ -17,6 +17,7 @@ from .codecs.signed import CookieCodec
 from .codecs.signed import SessionCodec
 from .codecs.signing import KeyRing
 from .codecs.signing import SESSION_ID_SALT
+from .flash.overflow import FlashOverflow
 from .session.cookie_mode import CookieSessions
 from .session.entries import SessionIds
 from .session.revocation import Revocations
@@ -86,6 +87,11 @@ class Runtime:
         self.flash_codec = parts.flash_codec_class.from_settings(
             settings, parts.digest_method
         )
+        #: Keeps a flash too large for its cookie in the session store, or
+        #: ``None`` without one.
+        self.flash_overflow: FlashOverflow | None = None
+        if self.session.store is not None:
+            self.flash_overflow = FlashOverflow(self.session.store, self.flash_codec)
 
     @staticmethod
     def session_scope(parts: Parts, settings: Settings) -> SessionScope:

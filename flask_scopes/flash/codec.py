@@ -226,6 +226,28 @@ class FlashCodec:
 
         :raises ConfigurationError: The flash must be signed and can't be.
         """
+        text = f"1.{b64encode(self.encode_body(batches))}"
+        return self.sign(text)
+
+    def sign(self, text: str) -> str:
+        """``text`` as the cookie carries it: signed when the flash is.
+
+        .. versionadded:: 0.2
+
+        :raises ConfigurationError: The flash must be signed and can't be.
+        """
+        if self.signed:
+            self.require_keys()
+            assert self.keys is not None
+            return self.keys.sign(text)
+        return text
+
+    def encode_body(self, batches: t.Sequence[Batch]) -> bytes:
+        """The JSON of ``batches``, as UTF-8: what the cookie carries in
+        base64, and what a flash that overflowed to the store is kept as.
+
+        .. versionadded:: 0.2
+        """
         body: list[list[t.Any]] = []
         for batch in batches:
             item: list[t.Any] = [
@@ -237,13 +259,7 @@ class FlashCodec:
             if batch.errors:
                 item.append(batch.errors)
             body.append(item)
-        text = json_dumps(body)
-        value = f"1.{b64encode(text.encode('utf-8'))}"
-        if self.signed:
-            self.require_keys()
-            assert self.keys is not None
-            value = self.keys.sign(value)
-        return value
+        return json_dumps(body).encode("utf-8")
 
     def _entry(self, category: str, message: t.Any) -> list[t.Any]:
         if isinstance(message, str):
@@ -264,12 +280,7 @@ class FlashCodec:
 
         :raises BadCookie: Why the value was refused.
         """
-        if len(value) > self.max_length:
-            raise BadCookie(f"{len(value)} characters, over {self.max_length}")
-        if self.signed:
-            if self.keys is None:
-                raise BadCookie("signed, but there is no SECRET_KEY to verify it")
-            value = self.keys.unsign(value)[0].decode("ascii")
+        value = self.unsign(value)
         header, sep, body = value.partition(".")
         if header != "1" or not sep:
             raise BadCookie("not in the flash cookie's format")
@@ -279,8 +290,38 @@ class FlashCodec:
             raw = binascii.a2b_base64(
                 body.encode("ascii").translate(FROM_URLSAFE) + b"=="
             )
+        except binascii.Error as e:
+            raise BadCookie(f"bad encoding: {e}") from None
+        return self.decode_body(raw)
+
+    def unsign(self, value: str) -> str:
+        """Check a cookie value's length, and its signature when the flash
+        is signed, before anything else is read.
+
+        .. versionadded:: 0.2
+
+        :returns: The value without its signature.
+        :raises BadCookie: Why the value was refused.
+        """
+        if len(value) > self.max_length:
+            raise BadCookie(f"{len(value)} characters, over {self.max_length}")
+        if self.signed:
+            if self.keys is None:
+                raise BadCookie("signed, but there is no SECRET_KEY to verify it")
+            value = self.keys.unsign(value)[0].decode("ascii")
+        return value
+
+    def decode_body(self, raw: bytes) -> list[Batch]:
+        """The inverse of :meth:`encode_body`, within every limit of this
+        class. The caller bounds the length of ``raw``.
+
+        .. versionadded:: 0.2
+
+        :raises BadCookie: Why the body was refused.
+        """
+        try:
             data = _decode_json(raw.decode("utf-8"))
-        except (binascii.Error, UnicodeDecodeError) as e:
+        except UnicodeDecodeError as e:
             raise BadCookie(f"bad encoding: {e}") from None
         except (ValueError, RecursionError) as e:
             raise BadCookie(f"bad JSON: {e}") from None
@@ -377,3 +418,25 @@ def largest_parts(batches: t.Iterable[Batch], count: int = 3) -> list[tuple[str,
         if batch.errors:
             sizes["field errors"] = sizes.get("field errors", 0) + size(batch.errors)
     return sorted(sizes.items(), key=lambda item: item[1], reverse=True)[:count]
+
+
+def merge_batches(batches: list[tuple[Batch, bool]]) -> list[tuple[Batch, bool]]:
+    """Join neighbouring batches of the same time that can't be dropped
+    (each paired with whether it may be dropped to make room)."""
+    out: list[tuple[Batch, bool]] = []
+    for batch, drop in batches:
+        if out and not drop and not out[-1][1] and out[-1][0].created == batch.created:
+            last = out[-1][0]
+            errors = dict(last.errors)
+            for name, messages in batch.errors.items():
+                errors[name] = errors.get(name, []) + messages
+            merged = Batch(
+                last.created,
+                last.messages + batch.messages,
+                {**last.form, **batch.form},
+                errors,
+            )
+            out[-1] = (merged, False)
+        else:
+            out.append((batch, drop))
+    return out

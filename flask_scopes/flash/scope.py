@@ -22,6 +22,7 @@ from ..errors import FlashValueError
 from .codec import Batch
 from .codec import FlashCodec
 from .codec import largest_parts
+from .codec import merge_batches
 from .form import pick_fields
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -29,6 +30,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Response
 
     from ..settings import Settings
+    from .overflow import FlashOverflow
 
 logger = logging.getLogger("flask_scopes")
 
@@ -43,6 +45,10 @@ class FlashRuntime(t.Protocol):
     clock: t.Callable[[], float]
     flash_codec: FlashCodec
     flash_cookie: CookiePolicy
+    #: Where a flash too large for its cookie goes, or ``None``.
+    #:
+    #: .. versionadded:: 0.2
+    flash_overflow: FlashOverflow | None
 
 
 class FlashScope:
@@ -142,7 +148,13 @@ class FlashScope:
             if len(set(values)) > 1:
                 # One may be an attacker's, set for a parent domain.
                 raise BadCookie(f"{len(values)} different cookies of that name")
-            batches = self.codec.decode(values[0])
+            overflow = self.runtime.flash_overflow
+            if overflow is not None and overflow.is_reference(values[0]):
+                # Read once: the response rewrites or deletes the cookie.
+                self.stale = True
+                batches = overflow.load(values[0])
+            else:
+                batches = self.codec.decode(values[0])
             now = int(self.runtime.clock())
             live = []
             for batch in batches:
@@ -364,7 +376,7 @@ class FlashScope:
         if self.outgoing:
             self.outgoing.created = now
             carried.append((self.outgoing, False))
-        self._write(response, _merge(carried), now)
+        self._write(response, merge_batches(carried), now)
 
     def _carry(self, consumes: bool, now: int) -> list[tuple[Batch, bool]]:
         """The incoming batches that go out again, each with whether it may
@@ -411,6 +423,12 @@ class FlashScope:
                 header = policy.header(value, expires, now)
                 if policy.fits(header):
                     break
+                overflow = self.runtime.flash_overflow
+                kept = [batch for batch, _ in batches]
+                spilled = overflow and overflow.spill(kept, expires - now)
+                if spilled:
+                    header = policy.header(spilled, expires, now)
+                    break
             droppable = [i for i, (_, drop) in enumerate(batches) if drop]
             if not droppable:
                 # Only kept and new messages are left, and they don't fit.
@@ -426,24 +444,3 @@ class FlashScope:
             del batches[droppable[0]]
         policy.set(response, header)
         vary_cookie(response)
-
-
-def _merge(batches: list[tuple[Batch, bool]]) -> list[tuple[Batch, bool]]:
-    """Join neighbouring batches of the same time that can't be dropped."""
-    out: list[tuple[Batch, bool]] = []
-    for batch, drop in batches:
-        if out and not drop and not out[-1][1] and out[-1][0].created == batch.created:
-            last = out[-1][0]
-            errors = dict(last.errors)
-            for name, messages in batch.errors.items():
-                errors[name] = errors.get(name, []) + messages
-            merged = Batch(
-                last.created,
-                last.messages + batch.messages,
-                {**last.form, **batch.form},
-                errors,
-            )
-            out[-1] = (merged, False)
-        else:
-            out.append((batch, drop))
-    return out
