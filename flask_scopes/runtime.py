@@ -19,6 +19,7 @@ from .codecs.signing import KeyRing
 from .codecs.signing import SESSION_ID_SALT
 from .flash.overflow import FlashOverflow
 from .session.cookie_mode import CookieSessions
+from .session.devices import Devices
 from .session.entries import SessionIds
 from .session.revocation import Revocations
 from .session.scope import SessionScope
@@ -87,6 +88,8 @@ class Runtime:
         self.flash_codec = parts.flash_codec_class.from_settings(
             settings, parts.digest_method
         )
+        #: Keeps each user's index of sessions, or ``None``.
+        self.devices = self.session.devices
         #: Keeps a flash too large for its cookie in the session store, or
         #: ``None`` without one.
         self.flash_overflow: FlashOverflow | None = None
@@ -156,7 +159,17 @@ class Runtime:
                 parts.check_times,
                 parts.idle_refresh_fraction,
             )
-        return SessionScope(settings, policy, cookies, store, revocations, server)
+        scope = SessionScope(settings, policy, cookies, store, revocations, server)
+        if settings.devices and server is not None:
+            devices = Devices(
+                server.store,
+                parts.clock,
+                parts.idle_refresh_fraction,
+                user_agent=settings.devices_user_agent,
+                ip=settings.devices_ip,
+            )
+            scope.devices = server.devices = devices
+        return scope
 
     # The session scope's parts, as earlier versions had them here.
 

@@ -364,7 +364,13 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         It also does what :meth:`regenerate` does: the session gets a new
         identity. The binding is kept under the ``_scopes_user`` key, with
         the user's revocation epoch when a store keeps them (reading it
-        costs one store round trip); :meth:`clear` removes it.
+        costs one store round trip); :meth:`clear` removes it. Where
+        :meth:`Scopes.user_sessions <flask_scopes.Scopes.user_sessions>`
+        works, the session also gets a device reference under
+        ``_scopes_device``.
+
+        .. versionchanged:: 0.2
+            The session is added to the user's index of sessions.
 
         :param user_id: The user's id, a ``str`` or an ``int``.
         :raises TypeError: ``user_id`` has another type.
@@ -383,6 +389,9 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         revocations = getattr(self.runtime, "revocations", None)
         epoch = None if revocations is None else revocations.current(uid)
         self[USER_KEY] = [uid, epoch]
+        devices = getattr(self.runtime, "devices", None)
+        if devices is not None:
+            devices.bind(self)
         self.regenerate()
 
     @property
