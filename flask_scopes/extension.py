@@ -130,7 +130,8 @@ class Scopes:
         user agent and address it began with. ``current`` marks the
         session of the current request.
 
-        This needs :data:`SCOPES_DEVICES` and ``SCOPES_SESSION_STORE``.
+        This needs :data:`SCOPES_DEVICES`, and ``SCOPES_SESSION_STORE`` or,
+        in cookie mode, ``SCOPES_REVOCATION_STORE``.
 
         .. versionadded:: 0.2
 
@@ -163,12 +164,7 @@ class Scopes:
         :raises ScopesError: No store keeps the index.
         :raises SessionStoreUnavailable: The store could not be reached.
         """
-        if app is None:
-            app = current_app._get_current_object()  # type: ignore[attr-defined]
-        devices = self._devices(app)
-        settings = self.interface(app).runtime(app).settings
-        window = max(settings.permanent_lifetime, settings.store_ttl)
-        return devices.end(str(user_id), ref, window)
+        return self._devices(app).end(str(user_id), ref)
 
     def _devices(self, app: Flask | None) -> Devices:
         if app is None:
@@ -178,7 +174,8 @@ class Scopes:
             raise ScopesError(
                 "Listing and ending a user's sessions needs SCOPES_DEVICES"
                 " and a store to keep the index in: set SCOPES_DEVICES = True"
-                " and SCOPES_SESSION_STORE."
+                " and SCOPES_SESSION_STORE, or SCOPES_REVOCATION_STORE to"
+                " keep the session in the cookie."
             )
         return devices
 

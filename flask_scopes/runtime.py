@@ -160,15 +160,22 @@ class Runtime:
                 parts.idle_refresh_fraction,
             )
         scope = SessionScope(settings, policy, cookies, store, revocations, server)
-        if settings.devices and server is not None:
+        if settings.devices and revocations is not None:
+            # In store mode the index sits beside the entries; in cookie
+            # mode beside the revocation markers.
             devices = Devices(
-                server.store,
+                store or revocations.store,
                 parts.clock,
                 parts.idle_refresh_fraction,
                 user_agent=settings.devices_user_agent,
                 ip=settings.devices_ip,
+                marker_ttl=revocations.window + revocations.margin,
             )
-            scope.devices = server.devices = devices
+            scope.devices = devices
+            if server is not None:
+                server.devices = devices
+            else:
+                cookies.devices = devices
         return scope
 
     # The session scope's parts, as earlier versions had them here.

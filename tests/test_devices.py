@@ -22,13 +22,20 @@ from .conftest import SECRET
 from .redis_server import RedisServer
 
 STORES = ["simple", pytest.param("redis", marks=pytest.mark.redis)]
+MODES = ["cookie", *STORES, pytest.param("cookie-redis", marks=pytest.mark.redis)]
 
 
 def store(kind: str, request: pytest.FixtureRequest) -> t.Any:
-    if kind == "simple":
+    if kind in ("simple", "cookie"):
         return SimpleCache(threshold=1_000_000)
     server: RedisServer = request.getfixturevalue("redis_server")
     return RedisCache(server.client())
+
+
+def mode_config(kind: str, request: pytest.FixtureRequest) -> dict[str, t.Any]:
+    """Store mode, or cookie mode with a revocation store."""
+    key = "SCOPES_REVOCATION_STORE" if "cookie" in kind else "SCOPES_SESSION_STORE"
+    return {key: store(kind, request)}
 
 
 def devices_app(clock: FakeClock, **config: t.Any) -> tuple[Flask, Scopes]:
@@ -87,11 +94,11 @@ def listed(app: Flask, scopes: Scopes, user: str) -> list[Device]:
         return scopes.user_sessions(user)
 
 
-@pytest.mark.parametrize("kind", STORES)
+@pytest.mark.parametrize("kind", MODES)
 def test_three_logins_list_three_sessions_and_one_ends_alone(
     clock: FakeClock, request: pytest.FixtureRequest, kind: str
 ) -> None:
-    app, scopes = devices_app(clock, SCOPES_SESSION_STORE=store(kind, request))
+    app, scopes = devices_app(clock, **mode_config(kind, request))
     clients = [app.test_client() for _ in range(3)]
     for i, client in enumerate(clients):
         clock.advance(10)
@@ -109,8 +116,10 @@ def test_three_logins_list_three_sessions_and_one_ends_alone(
     for client in clients:
         cookie = client.get_cookie("session")
         assert cookie is not None
-        sid = cookie.value.split(".")[0]
-        assert all(d.ref not in cookie.value and sid not in d.ref for d in devices)
+        assert all(d.ref not in cookie.value for d in devices)
+        if "cookie" not in kind:
+            sid = cookie.value.split(".")[0]
+            assert all(sid not in d.ref and d.ref not in sid for d in devices)
     # Each client sees itself marked as the current one.
     mine = clients[0].get("/devices").get_json()
     assert sum(1 for _, current, _, _ in mine if current) == 1
@@ -130,6 +139,33 @@ def test_three_logins_list_three_sessions_and_one_ends_alone(
     assert clients[0].post(f"/end/{second}").text == "False"
     assert clients[0].post("/end/not-a-reference").text == "False"
     assert clients[0].post(f"/end/{'A' * 22}").text == "False"
+
+
+@pytest.mark.redis
+def test_in_cookie_mode_ending_one_needs_one_read_per_request(
+    clock: FakeClock, redis_server: RedisServer
+) -> None:
+    client = redis_server.client()
+    app, scopes = devices_app(clock, SCOPES_REVOCATION_STORE=RedisCache(client))
+    one, two = app.test_client(), app.test_client()
+    one.get("/login/ann")
+    two.get("/login/ann")
+    [ref] = [r for r, current, _, _ in two.get("/devices").get_json() if current]
+
+    def calls() -> dict[str, int]:
+        stats = client.info("commandstats")
+        return {k: v["calls"] for k, v in stats.items() if k != "cmdstat_info"}
+
+    before = calls()
+    assert one.get("/whoami").text == "ann"
+    # The revocation marker and the session's own marker: one MGET.
+    after = calls()
+    grew = {k: after[k] - before.get(k, 0) for k in after}
+    assert {k: n for k, n in grew.items() if n} == {"cmdstat_mget": 1}
+    with app.app_context():
+        assert scopes.end_session("ann", ref)
+    assert two.get("/whoami").text == "anonymous"
+    assert one.get("/whoami").text == "ann"
 
 
 def test_logout_and_revocation_clean_the_index(clock: FakeClock) -> None:

@@ -43,6 +43,7 @@ from flask import has_request_context
 from flask import request
 
 from ..codecs.tagged import json_dumps
+from ..errors import SessionStoreUnavailable
 from .entries import entry_name
 from .entries import is_valid_id
 from .entries import TOKEN
@@ -112,15 +113,14 @@ class Devices:
         the index hears of it again.
     :param user_agent: Record the ``User-Agent`` a session began with.
     :param ip: Record the client address a session began with.
+    :param marker_ttl: How long the marker that ends a cookie session
+        lives: as long as such a session may live unused, and a margin.
     """
 
     #: The most sessions kept per user; the least recently seen give way.
     max_per_user = 50
     #: The longest ``User-Agent`` kept, in characters.
     max_user_agent = 256
-    #: How long the marker that ends a cookie session lives beyond the
-    #: session's window.
-    margin = 3600
 
     def __init__(
         self,
@@ -130,8 +130,10 @@ class Devices:
         *,
         user_agent: bool = False,
         ip: bool = False,
+        marker_ttl: int = 0,
     ) -> None:
         self.store = store
+        self.marker_ttl = marker_ttl
         self.clock = clock
         self.refresh_fraction = refresh_fraction
         self.user_agent = user_agent
@@ -192,18 +194,24 @@ class Devices:
         # Writes that don't update the index extend the session by up to
         # this much past what the index knows.
         until = now + ttl + int(window * self.refresh_fraction) + 1
-        items = self._read(uref, now)
-        old = next((item for item in items if item[0] == ref), None)
-        if old is None:
-            agent, ip = request_client()
-            agent = agent[: self.max_user_agent] if self.user_agent and agent else None
-            ip = ip[:64] if self.ip and ip else None
-            items.append([ref, sid, began, now, until, agent, ip])
-        else:
-            items.remove(old)
-            old[1], old[3], old[4] = sid, now, until
-            items.append(old)
-        self._write(uref, items[-self.max_per_user :], now)
+        try:
+            items = self._read(uref, now)
+            old = next((item for item in items if item[0] == ref), None)
+            if old is None:
+                agent, ip = request_client()
+                agent = (
+                    agent[: self.max_user_agent] if self.user_agent and agent else None
+                )
+                ip = ip[:64] if self.ip and ip else None
+                items.append([ref, sid, began, now, until, agent, ip])
+            else:
+                items.remove(old)
+                old[1], old[3], old[4] = sid, now, until
+                items.append(old)
+            self._write(uref, items[-self.max_per_user :], now)
+        except SessionStoreUnavailable as e:
+            # The item comes back at the session's next update.
+            logger.warning("A user's index of sessions was not updated: %s", e)
 
     def forget_entry(self, name: str) -> None:
         """Remove the item of the store-mode session whose entry is
@@ -213,10 +221,14 @@ class Devices:
             return
         uref, sid = match.groups()
         now = int(self.clock())
-        items = self._read(uref, now)
-        kept = [item for item in items if item[1] != sid]
-        if len(kept) != len(items):
-            self._write(uref, kept, now)
+        try:
+            items = self._read(uref, now)
+            kept = [item for item in items if item[1] != sid]
+            if len(kept) != len(items):
+                self._write(uref, kept, now)
+        except SessionStoreUnavailable as e:
+            # The item goes when its session would have expired.
+            logger.warning("A user's index of sessions was not updated: %s", e)
 
     # -- the app's side ------------------------------------------------------
 
@@ -240,11 +252,9 @@ class Devices:
             for ref, _, began, seen, _, agent, ip in reversed(items)
         ]
 
-    def end(self, user_id: str, ref: str, window: int) -> bool:
+    def end(self, user_id: str, ref: str) -> bool:
         """End one of the user's sessions.
 
-        :param window: How long a cookie session may live unused: the
-            marker that ends one lives that long.
         :returns: Whether the user had a live session of that reference.
         """
         if not is_ref(ref):
@@ -259,7 +269,7 @@ class Devices:
         if sid is not None:
             self.store.delete(entry_name(sid, uref))
         else:
-            self.store.set(ended_name(uref, ref), b"1", window + self.margin)
+            self.store.set(ended_name(uref, ref), b"1", max(1, self.marker_ttl))
         items.remove(found)
         self._write(uref, items, now)
         return True
