@@ -1,13 +1,17 @@
 """A small app that shows flask-scopes at work: sign in and out, a settings
-form with Post/Redirect/Get, a visit counter, and a page that shows what the
-session and the flash hold.
+form with Post/Redirect/Get, a visit counter, a page that shows what the
+session and the flash hold, and "Your devices": the sessions of the
+signed-in user, each of which can be ended (sign in from several browsers
+to try it).
 
     flask --app example_app run
 
 ``SECRET_KEY`` and ``SCOPES_SESSION_STORE`` (for example
 ``redis://localhost:6379/0`` or ``file:///tmp/sessions``) are read from the
 environment. Without ``SECRET_KEY`` a random key is made at start-up, so
-sessions end whenever the server restarts.
+sessions end whenever the server restarts. Without a session store, the
+sessions stay in the cookie and an in-process store keeps the index of each
+user's devices (``SCOPES_REVOCATION_STORE``).
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
     app.config["SCOPES_SESSION_STORE"] = os.environ.get("SCOPES_SESSION_STORE") or None
+    if app.config["SCOPES_SESSION_STORE"] is None:
+        app.config["SCOPES_REVOCATION_STORE"] = "simple://"
+    app.config["SCOPES_DEVICES"] = True
+    app.config["SCOPES_DEVICES_USER_AGENT"] = True
     app.config.update(config or {})
     scopes.init_app(app)
 
@@ -59,7 +67,7 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
             flash.error("Enter a user name and a password.")
             flash.keep_form(request.form, only=["username"])
             return redirect(url_for("login"))
-        session.regenerate()
+        session.bind_user(name)
         session["user"] = name
         flash.success(f"Signed in as {name}.")
         return redirect(url_for("index"))
@@ -69,6 +77,24 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
         session.clear()
         flash.info("Signed out.")
         return redirect(url_for("index"))
+
+    @app.get("/devices")
+    def devices() -> str | Response:
+        if "user" not in session:
+            flash.warning("Sign in to see your devices.")
+            return redirect(url_for("login"))
+        return render_template(
+            "devices.html", devices=scopes.user_sessions(session["user"])
+        )
+
+    @app.post("/devices/end")
+    def end_device() -> Response:
+        if "user" in session:
+            if scopes.end_session(session["user"], request.form.get("ref", "")):
+                flash.success("That device is signed out.")
+            else:
+                flash.info("That session had already ended.")
+        return redirect(url_for("devices"))
 
     @app.route("/settings", methods=["GET", "POST"])
     def settings() -> str | Response:
