@@ -313,15 +313,15 @@ class Flash:
         """Flash ``message`` in ``category``. ``"message"`` is the category
         Flask's own ``flash()`` uses.
 
+        .. versionchanged:: 0.2
+            ``message`` may be a value other than text.
+
         :param message: A str; ``Markup`` renders as HTML in this request,
             and after a redirect only when the flash is signed (otherwise it
             travels as text, and renders escaped). Or any plain JSON value
             (dict, list, number, bool, ``None``), and with
             :data:`SCOPES_FLASH_SIGNED` the session's tagged types too
             (datetime, tuple, bytes, UUID).
-
-        .. versionchanged:: 0.2
-            ``message`` may be a value other than text.
         :param category: 1 to 40 letters, digits, ``_``, ``-`` or ``.``.
         :raises FlashValueError: A message or category the cookie can't
             carry, or more than 64 messages.
