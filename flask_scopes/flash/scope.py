@@ -148,7 +148,7 @@ class FlashScope:
             if len(set(values)) > 1:
                 # One may be an attacker's, set for a parent domain.
                 raise BadCookie(f"{len(values)} different cookies of that name")
-            overflow = self.runtime.flash_overflow
+            overflow = getattr(self.runtime, "flash_overflow", None)
             if overflow is not None and overflow.is_reference(values[0]):
                 # Read once: the response rewrites or deletes the cookie.
                 self.stale = True
@@ -423,7 +423,7 @@ class FlashScope:
                 header = policy.header(value, expires, now)
                 if policy.fits(header):
                     break
-                overflow = self.runtime.flash_overflow
+                overflow = getattr(self.runtime, "flash_overflow", None)
                 kept = [batch for batch, _ in batches]
                 spilled = overflow and overflow.spill(kept, expires - now)
                 if spilled:
