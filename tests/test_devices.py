@@ -58,6 +58,11 @@ def devices_app(clock: FakeClock, **config: t.Any) -> tuple[Flask, Scopes]:
         session["n"] = session.get("n", 0) + 1
         return "ok"
 
+    @app.get("/regenerate")
+    def regenerate() -> str:
+        session.regenerate()
+        return "ok"
+
     @app.get("/keys")
     def keys() -> str:
         return " ".join(sorted(session.keys()))
@@ -166,6 +171,25 @@ def test_in_cookie_mode_ending_one_needs_one_read_per_request(
         assert scopes.end_session("ann", ref)
     assert two.get("/whoami").text == "anonymous"
     assert one.get("/whoami").text == "ann"
+
+
+@pytest.mark.parametrize("kind", MODES)
+def test_a_regenerated_session_keeps_its_reference(
+    clock: FakeClock, request: pytest.FixtureRequest, kind: str
+) -> None:
+    app, scopes = devices_app(clock, **mode_config(kind, request))
+    one, two = app.test_client(), app.test_client()
+    one.get("/login/ann")
+    two.get("/login/ann")
+    [ref] = [r for r, current, _, _ in one.get("/devices").get_json() if current]
+    one.get("/regenerate")
+    # Same reference, and ending it ends the session under its new id.
+    assert [r for r, current, _, _ in one.get("/devices").get_json() if current] == [
+        ref
+    ]
+    assert two.post(f"/end/{ref}").text == "True"
+    assert one.get("/whoami").text == "anonymous"
+    assert two.get("/whoami").text == "ann"
 
 
 def test_logout_and_revocation_clean_the_index(clock: FakeClock) -> None:
