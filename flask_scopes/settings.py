@@ -69,6 +69,9 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_REVOCATION_STORE": None,
     "SCOPES_SESSION_ENCRYPT": False,
     "SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED": True,
+    "SCOPES_DEVICES": False,
+    "SCOPES_DEVICES_USER_AGENT": False,
+    "SCOPES_DEVICES_IP": False,
 }
 
 #: Flask's own keys that flask-scopes honours.
@@ -162,6 +165,9 @@ class Settings:
     revocation_store: t.Any
     encrypt: bool
     encrypt_accept_signed: bool
+    devices: bool = False
+    devices_user_agent: bool = False
+    devices_ip: bool = False
 
     @classmethod
     def from_app(cls, app: Flask) -> Settings:
@@ -245,6 +251,9 @@ class Settings:
             ),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
             encrypt_accept_signed=bool(key("SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED")),
+            devices=bool(key("SCOPES_DEVICES")),
+            devices_user_agent=bool(key("SCOPES_DEVICES_USER_AGENT")),
+            devices_ip=bool(key("SCOPES_DEVICES_IP")),
         )
         settings._check_prefixes()
         if settings.encrypt:
