@@ -17,6 +17,7 @@ from cachelib import BaseCache
 from .codecs.crypto import require_cryptography
 from .errors import ConfigurationError
 from .stores import check_url
+from .stores import is_redis_client
 from .stores import SessionStore
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -299,6 +300,8 @@ def _optional_seconds(value: t.Any, key: str) -> int | None:
 def _store(value: t.Any, key: str) -> t.Any:
     if value is None or isinstance(value, (BaseCache, SessionStore)):
         return value
+    if is_redis_client(value):
+        return value
     if isinstance(value, str):
         try:
             check_url(value)
@@ -307,7 +310,8 @@ def _store(value: t.Any, key: str) -> t.Any:
         return value
     raise ConfigurationError(
         key,
-        "must be None, a cachelib cache (such as RedisCache), a URL such as"
+        "must be None, a cachelib cache (such as RedisCache), a Redis client,"
+        " a URL such as"
         f" 'redis://localhost:6379/0', or a SessionStore, not {value!r}.",
     )
 
