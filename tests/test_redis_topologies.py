@@ -30,6 +30,7 @@ from .redis_server import RedisServer
 from .redis_topologies import find_valkey_server
 from .redis_topologies import LocalCluster
 from .redis_topologies import LocalSentinel
+from .redis_topologies import make_cluster
 from .redis_topologies import make_sentinel
 from .redis_topologies import NodeServer
 from .store_modes import add_routes
@@ -447,5 +448,24 @@ def test_valkey_cluster_url(
         plain = f"valkey://127.0.0.1:{cluster.ports[0]}/0"
         with pytest.raises(ConfigurationError, match="node of a Redis Cluster"):
             make_app(SCOPES_SESSION_STORE=plain)
+    finally:
+        cluster.stop()
+
+
+def test_cluster_outage_is_a_clean_503(
+    tmp_path: t.Any, make_app: AppFactory, closing: list[t.Any]
+) -> None:
+    cluster = make_cluster(tmp_path)
+    try:
+        app = routed_app(make_app, closing, SCOPES_SESSION_STORE=cluster.url)
+        client = app.test_client()
+        client.get("/login/ada")
+        for node in cluster.nodes:
+            node.stop(hard=True)
+        for path in ("/get/user", "/set/a/1"):
+            response = client.get(path)
+            assert response.status_code == 503
+            assert b"could not be reached to load the session" in response.data
+            assert response.headers.getlist("Set-Cookie") == []
     finally:
         cluster.stop()

@@ -5,6 +5,7 @@ Cluster.
 
 from __future__ import annotations
 
+import copy
 import sys
 import typing as t
 
@@ -88,11 +89,13 @@ class RedisSessionStore(SessionStore):
         self.cluster = is_cluster_client(self.client)
         self.errors = self.errors + _cluster_exceptions()
         self._refused: str | None = None
-        self._unchecked = not self.cluster
+        pool = getattr(self.client, "connection_pool", None)
+        # A Sentinel primary is a data node by definition.
+        self._unchecked = not self.cluster and not hasattr(pool, "service_name")
         if self._unchecked:
             try:
-                self._check_server()
-            except self.errors:
+                self._note_mode(self._probe(pool))
+            except Exception:
                 pass  # Unreachable: checked on the first command that works.
             if self._refused is not None:
                 raise ValueError(self._refused)
@@ -103,8 +106,48 @@ class RedisSessionStore(SessionStore):
 
     # -- what the client is connected to -------------------------------------
 
+    #: The longest the check made when the store is made may wait for the
+    #: server, in seconds: it makes one attempt, without the client's retries.
+    probe_timeout = 2.0
+
+    def _probe(self, pool: t.Any) -> dict[str, t.Any]:
+        """``INFO server`` on a connection of its own, in one attempt
+        bounded by :attr:`probe_timeout`, so that a server that is down
+        does not hold up start-up.
+
+        :raises: Whatever the connection raises.
+        """
+        kwargs = dict(pool.connection_kwargs)
+        retry: t.Any = copy.copy(kwargs.get("retry"))
+        if hasattr(retry, "update_retries"):
+            retry.update_retries(0)
+        elif hasattr(retry, "_retries"):
+            retry._retries = 0
+        if retry is not None:
+            kwargs["retry"] = retry
+        for name in ("socket_timeout", "socket_connect_timeout"):
+            given = kwargs.get(name)
+            kwargs[name] = min(given or self.probe_timeout, self.probe_timeout)
+        connection = pool.connection_class(**kwargs)
+        try:
+            connection.send_command("INFO", "server")
+            reply = connection.read_response()
+        except self.errors as e:
+            if _is_unreachable(e):
+                raise
+            reply = b""  # INFO renamed or denied: the replies tell.
+        finally:
+            connection.disconnect()
+        if isinstance(reply, bytes):
+            reply = reply.decode("utf-8", "replace")
+        if isinstance(reply, str):
+            pairs = (line.partition(":") for line in reply.splitlines())
+            return {key: value.strip() for key, _, value in pairs}
+        return reply if isinstance(reply, dict) else {}
+
     def _check_server(self) -> None:
-        """Ask the server what it is, once; remember a refusal.
+        """Ask the server what it is, through the client; remember a
+        refusal.
 
         :raises: The client's error when the server can't be reached.
         """
@@ -114,6 +157,9 @@ class RedisSessionStore(SessionStore):
             if _is_unreachable(e):
                 raise
             info = {}  # INFO renamed or denied: the replies tell.
+        self._note_mode(info)
+
+    def _note_mode(self, info: t.Mapping[str, t.Any]) -> None:
         self._unchecked = False
         mode = str(info.get("redis_mode") or info.get("server_mode") or "")
         if mode == "cluster":
