@@ -61,9 +61,12 @@ class RedisSessionStore(SessionStore):
     one even when reads could go to replicas.
 
     A client of one server that turns out to be connected to a Cluster node
-    or a Sentinel is refused with a :exc:`~flask_scopes.ConfigurationError`
-    naming the URL to write: when the store is made, or, if the server
-    can't be reached then, on the first command that reaches it.
+    or a Sentinel is refused, with a message naming the URL to write: when
+    the store is made (:exc:`ValueError`, which
+    :meth:`~flask_scopes.Scopes.init_app` reports as a
+    :exc:`~flask_scopes.ConfigurationError`), or, if the server can't be
+    reached then, with a :exc:`~flask_scopes.ConfigurationError` for
+    :attr:`setting` on the first command that reaches it.
 
     :param cache: A :class:`~cachelib.RedisCache` or another
         :class:`~cachelib.redis_base.BaseRedisCache`.
