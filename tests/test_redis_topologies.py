@@ -158,6 +158,11 @@ class CountingCluster(redis.RedisCluster):
         self.commands.append(str(args[0]))
         return super().execute_command(*args, **kwargs)
 
+    def _execute_pipeline_by_slot(self, command: str, slots: t.Any) -> t.Any:
+        # DEL goes through here: one pipelined command per slot.
+        self.commands.extend([command] * len(slots))
+        return super()._execute_pipeline_by_slot(command, slots)
+
 
 def test_cluster_url(
     redis_cluster: LocalCluster, make_app: AppFactory, closing: list[t.Any]
@@ -221,6 +226,37 @@ def test_bound_reads_are_one_mget_in_one_slot(
         assert client.get("/get/user").text == ("None" if i < 6 else repr(uid))
 
 
+def test_cluster_round_trips(
+    redis_cluster: LocalCluster, make_app: AppFactory, closing: list[t.Any]
+) -> None:
+    from redis.cluster import ClusterNode
+
+    counting = CountingCluster(
+        startup_nodes=[ClusterNode("127.0.0.1", p) for p in redis_cluster.ports]
+    )
+    closing.append(counting)
+    counting.commands = []
+    scopes = Scopes()
+    app = make_app(scopes, SCOPES_SESSION_STORE=RedisCache(counting))
+    add_routes(app, scopes)
+    client = app.test_client()
+
+    def trips(path: str) -> list[str]:
+        counting.commands.clear()
+        assert client.get(path).status_code == 200
+        return list(counting.commands)
+
+    assert trips("/get/a") == []
+    assert trips("/set/a/1") == ["SET"]
+    assert trips("/untouched") == []
+    assert trips("/get/a") == ["GET"]
+    assert trips("/set/a/2") == ["GET", "SET"]
+    assert trips("/login/42") == ["GET", "GET", "DEL", "SET"]
+    assert trips("/get/user") == ["MGET"]
+    assert trips("/set/a/3") == ["MGET", "SET"]
+    assert trips("/clear") == ["MGET", "DEL"]
+
+
 @pytest.mark.parametrize("how", ["url", "client"])
 @pytest.mark.parametrize("key", ["SCOPES_SESSION_STORE", "SCOPES_REVOCATION_STORE"])
 def test_plain_client_on_a_cluster_node_is_refused_at_start_up(
@@ -273,6 +309,38 @@ def test_plain_client_on_a_cluster_node_is_refused_on_first_contact(
         for _ in range(2):
             with pytest.raises(ConfigurationError, match="redis\\+cluster://"):
                 client.get("/set/a/1")
+
+
+def test_moved_reply_refuses_a_plain_client_that_may_not_run_info(
+    redis_cluster: LocalCluster, make_app: AppFactory, closing: list[t.Any]
+) -> None:
+    """A user that may not run INFO, on a real Cluster node: the keys of
+    that node's slots work until the first MOVED reply, which refuses the
+    store for good."""
+    port = redis_cluster.ports[0]
+    admin = redis.Redis(host="127.0.0.1", port=port)
+    closing.append(admin)
+    admin.acl_setuser("noinfo", enabled=True, nopass=True, keys=["*"],
+                      commands=["+@all", "-info"])  # fmt: skip
+    url = f"redis://noinfo@127.0.0.1:{port}/0"
+    app = routed_app(make_app, closing, SCOPES_SESSION_STORE=url)
+    refused = 0
+    for _ in range(30):
+        client = app.test_client()
+        if refused:
+            with pytest.raises(ConfigurationError, match="redis\\+cluster://"):
+                client.get("/set/a/1")
+            refused += 1
+            continue
+        try:
+            response = client.get("/set/a/1")
+        except ConfigurationError as e:
+            assert "node of a Redis Cluster" in str(e)
+            refused = 1
+        else:
+            assert response.status_code == 200
+    # A new id lands on another node two times in three.
+    assert refused > 1
 
 
 def _cluster_port() -> int:
