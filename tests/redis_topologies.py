@@ -86,8 +86,9 @@ class SentinelServer(RedisServer):
         primary_port: int,
         down_after_ms: int = 400,
         failover_timeout_ms: int = 2000,
+        binary: str | None = None,
     ) -> None:
-        super().__init__(directory, persistent=False)
+        super().__init__(directory, persistent=False, binary=binary)
         self.config = self.directory / "sentinel.conf"
         self.config.write_text(
             f"port {self.port}\n"
@@ -227,19 +228,28 @@ class LocalSentinel:
 
     :param directory: Each process gets a subdirectory.
     :param replicas: How many replicas.
+    :param binary: The server binary; ``redis-server`` by default.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], replicas: int = 0) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        replicas: int = 0,
+        binary: str | None = None,
+    ) -> None:
         base = Path(directory)
-        self.primary = NodeServer(base / "primary", [])
+        self.primary = NodeServer(base / "primary", [], binary=binary)
         self.replicas = [
             NodeServer(
                 base / f"replica{i}",
                 ["--replicaof", "127.0.0.1", str(self.primary.port)],
+                binary=binary,
             )
             for i in range(replicas)
         ]
-        self.sentinel = SentinelServer(base / "sentinel", self.primary.port)
+        self.sentinel = SentinelServer(
+            base / "sentinel", self.primary.port, binary=binary
+        )
         self.clients: list[t.Any] = []
 
     def url(self, db: int = 0) -> str:

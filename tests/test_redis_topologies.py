@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import sys
 import time
 import typing as t
 
@@ -537,3 +538,37 @@ def test_cluster_outage_is_a_clean_503(
             assert response.headers.getlist("Set-Cookie") == []
     finally:
         cluster.stop()
+
+
+def test_valkey_url_without_the_valkey_client(
+    valkey_server: RedisServer,
+    make_app: AppFactory,
+    closing: list[t.Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without the valkey package, valkey:// URLs use redis-py."""
+    monkeypatch.setitem(sys.modules, "valkey", None)
+    url = f"valkey://127.0.0.1:{valkey_server.port}/0"
+    app = routed_app(make_app, closing, SCOPES_SESSION_STORE=url)
+    assert type(store_of(app).client) is redis.Redis
+    client = app.test_client()
+    client.get("/set/a/1")
+    assert client.get("/get/a").text == "'1'"
+
+
+def test_valkey_sentinel_url(
+    tmp_path: t.Any, make_app: AppFactory, closing: list[t.Any]
+) -> None:
+    valkey = valkey_module("valkey.sentinel")
+    topology = LocalSentinel(tmp_path, binary=valkey_binary())
+    try:
+        topology.start()
+        url = topology.url().replace("redis+sentinel", "valkey+sentinel")
+        app = routed_app(make_app, closing, SCOPES_SESSION_STORE=url)
+        store = store_of(app)
+        assert isinstance(store.client.connection_pool, valkey.SentinelConnectionPool)
+        client = app.test_client()
+        client.get("/login/ada")
+        assert client.get("/get/user").text == "'ada'"
+    finally:
+        topology.stop()
