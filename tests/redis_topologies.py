@@ -84,7 +84,7 @@ class SentinelServer(RedisServer):
         self,
         directory: str | os.PathLike[str],
         primary_port: int,
-        down_after_ms: int = 400,
+        down_after_ms: int = 5000,
         failover_timeout_ms: int = 2000,
         binary: str | None = None,
     ) -> None:
@@ -229,6 +229,8 @@ class LocalSentinel:
     :param directory: Each process gets a subdirectory.
     :param replicas: How many replicas.
     :param binary: The server binary; ``redis-server`` by default.
+    :param down_after_ms: How long the primary must be silent before the
+        Sentinel takes it for down and fails over.
     """
 
     def __init__(
@@ -236,6 +238,7 @@ class LocalSentinel:
         directory: str | os.PathLike[str],
         replicas: int = 0,
         binary: str | None = None,
+        down_after_ms: int = 5000,
     ) -> None:
         base = Path(directory)
         self.primary = NodeServer(base / "primary", [], binary=binary)
@@ -248,7 +251,7 @@ class LocalSentinel:
             for i in range(replicas)
         ]
         self.sentinel = SentinelServer(
-            base / "sentinel", self.primary.port, binary=binary
+            base / "sentinel", self.primary.port, down_after_ms, binary=binary
         )
         self.clients: list[t.Any] = []
 
@@ -330,12 +333,12 @@ def make_cluster(directory: str | os.PathLike[str]) -> LocalCluster:
 
 
 def make_sentinel(
-    directory: str | os.PathLike[str], replicas: int = 0
+    directory: str | os.PathLike[str], replicas: int = 0, down_after_ms: int = 5000
 ) -> LocalSentinel:
     """A started :class:`LocalSentinel`; skips the test without a binary
     (fails it under CI)."""
     try:
-        sentinel = LocalSentinel(directory, replicas)
+        sentinel = LocalSentinel(directory, replicas, down_after_ms=down_after_ms)
     except FileNotFoundError:
         missing_server()
     return t.cast(LocalSentinel, _started(sentinel))

@@ -391,7 +391,7 @@ def test_sentinel_failover(
     """The primary dies and Sentinel promotes its replica: every request in
     between is the session or a clean 503, never a 500 or an empty session,
     and afterwards the sessions written before are all there."""
-    topology = make_sentinel(tmp_path, replicas=1)
+    topology = make_sentinel(tmp_path, replicas=1, down_after_ms=400)
     try:
         app = routed_app(make_app, closing, SCOPES_SESSION_STORE=topology.url())
         users = {f"user{i}": app.test_client() for i in range(5)}
