@@ -168,11 +168,11 @@ class CountingCluster(redis.RedisCluster):
 def test_cluster_url(
     redis_cluster: LocalCluster, make_app: AppFactory, closing: list[t.Any]
 ) -> None:
-    app = routed_app(
-        make_app, closing, SCOPES_SESSION_STORE=f"{redis_cluster.url}?key_prefix=env:"
-    )
+    url = f"{redis_cluster.url}?key_prefix=env:&socket_timeout=3"
+    app = routed_app(make_app, closing, SCOPES_SESSION_STORE=url)
     store = store_of(app)
     assert store.cluster
+    assert store.client.nodes_manager.connection_kwargs["socket_timeout"] == 3.0
     assert "Redis Cluster at 127.0.0.1:" in store.describe()
     client = app.test_client()
     client.get("/set/a/1")
