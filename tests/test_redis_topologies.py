@@ -122,6 +122,35 @@ def test_bad_urls(make_app: AppFactory, url: str, message: str) -> None:
     assert info.value.key == "SCOPES_SESSION_STORE"
 
 
+@pytest.mark.parametrize("scheme", ["rediss", "valkeys"])
+def test_tls_server_url_options(scheme: str) -> None:
+    client = client_from_url(f"{scheme}://:pw@127.0.0.1:6380/4?ssl_cert_reqs=none")
+    try:
+        pool = client.connection_pool
+        assert pool.connection_class.__name__ == "SSLConnection"
+        kwargs = pool.connection_kwargs
+        assert (kwargs["port"], kwargs["db"], kwargs["password"]) == (6380, 4, "pw")
+        assert kwargs["ssl_cert_reqs"] == "none"
+        assert kwargs["socket_connect_timeout"] == 5.0
+    finally:
+        client.close()
+
+
+def test_tls_sentinel_url_options() -> None:
+    url = "rediss+sentinel://127.0.0.1/svc?ssl_cert_reqs=none"
+    client = client_from_url(url)
+    try:
+        pool = client.connection_pool
+        assert pool.connection_class.__name__ == "SentinelManagedSSLConnection"
+        assert pool.connection_kwargs["ssl_cert_reqs"] == "none"
+        (sentinel,) = pool.sentinel_manager.sentinels
+        kwargs = sentinel.connection_pool.connection_kwargs
+        assert sentinel.connection_pool.connection_class.__name__ == "SSLConnection"
+        assert kwargs["ssl_cert_reqs"] == "none"
+    finally:
+        client.close()
+
+
 def test_sentinel_url_options() -> None:
     url = (
         "redis+sentinel://user:pw@127.0.0.1,127.0.0.1:26380/svc/2"

@@ -236,10 +236,12 @@ def client_from_url(url: str) -> t.Any:
     service = options.get("service_name") or segments[0]
     db = options.get("db") or (segments[1] if len(segments) > 1 else "0")
     kwargs = _connection_kwargs(library, parts._replace(query=query), db)
+    # The Sentinels share the timeouts and TLS settings of the data nodes.
     sentinel_kwargs: dict[str, t.Any] = {
-        name: kwargs[name]
-        for name in ("socket_timeout", "socket_connect_timeout", "ssl")
-        if name in kwargs
+        name: value
+        for name, value in kwargs.items()
+        if name in ("socket_timeout", "socket_connect_timeout", "ssl")
+        or name.startswith("ssl_")
     }
     for option in ("username", "password"):
         value = options.get(f"sentinel_{option}")
