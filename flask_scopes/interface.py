@@ -33,6 +33,7 @@ from .session.timing import TimeRules
 from .settings import Settings
 from .settings import snapshot
 from .stores import open_store
+from .stores import RedisSessionStore
 from .stores import SessionStore
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -117,6 +118,8 @@ class ScopesSessionInterface(SessionInterface):
                 store = open_store(value, clock=self.clock)
             except ValueError as e:
                 raise ConfigurationError(key, str(e)) from None
+            if isinstance(store, RedisSessionStore):
+                store.setting = key
             self._stores[value] = store
         return store
 

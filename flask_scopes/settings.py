@@ -18,6 +18,7 @@ from cachelib import BaseCache
 from .codecs.crypto import require_cryptography
 from .errors import ConfigurationError
 from .stores import check_url
+from .stores import is_redis_client
 from .stores import SessionStore
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -428,7 +429,8 @@ def _optional_seconds(value: t.Any, key: str) -> int | None:
 
 
 def _store(value: t.Any, key: str) -> t.Any:
-    if value is None or isinstance(value, (BaseCache, SessionStore)):
+    store_types = (BaseCache, SessionStore)
+    if value is None or isinstance(value, store_types) or is_redis_client(value):
         return value
     if isinstance(value, str):
         try:
@@ -436,11 +438,8 @@ def _store(value: t.Any, key: str) -> t.Any:
         except ValueError as e:
             raise ConfigurationError(key, str(e)) from None
         return value
-    raise ConfigurationError(
-        key,
-        "must be None, a cachelib cache (such as RedisCache), a URL such as"
-        f" 'redis://localhost:6379/0', or a SessionStore, not {value!r}.",
-    )
+    message = "must be None, a cachelib cache, a Redis client, a SessionStore"
+    raise ConfigurationError(key, f"{message} or a URL, not {value!r}.")
 
 
 def _positive_int(value: t.Any, key: str) -> int:
