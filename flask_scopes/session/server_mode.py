@@ -8,6 +8,7 @@ import logging
 import typing as t
 
 from ..codecs.encoding import BadCookie
+from ..codecs.tagged import BUILTIN
 from ..codecs.tagged import largest_keys
 from ..cookies import one_value
 from ..cookies import vary_cookie
@@ -31,6 +32,7 @@ from .timing import SessionEnded
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Response
 
+    from ..codecs.tagged import Tags
     from ..cookies import CookiePolicy
     from ..settings import Settings
     from ..stores import SessionStore
@@ -71,6 +73,10 @@ class ServerSessions:
     :param check_times: Refuses a session whose timestamps say it ended.
     :param refresh_fraction: The share of an entry's window after which an
         unchanged session is written again.
+    :param tags: The session's tags, registered ones included.
+
+    .. versionchanged:: 0.2
+        The ``tags`` parameter.
     """
 
     #: How many fresh ids to try when one is taken, which never happens
@@ -88,6 +94,7 @@ class ServerSessions:
         clock: t.Callable[[], float],
         check_times: CheckTimes,
         refresh_fraction: float,
+        tags: Tags = BUILTIN,
     ) -> None:
         self.settings = settings
         self.policy = policy
@@ -98,6 +105,7 @@ class ServerSessions:
         self.clock = clock
         self.check_times = check_times
         self.refresh_fraction = refresh_fraction
+        self.tags = tags
 
     # -- loading -------------------------------------------------------------
 
@@ -132,7 +140,7 @@ class ServerSessions:
         settings = self.settings
         if len(raw) > settings.store_max_size:
             raise BadCookie(f"entry of {len(raw)} bytes")
-        created, touched, data = decode_entry(raw)
+        created, touched, data = decode_entry(raw, self.tags)
         now = int(self.clock())
         permanent = bool(data.get("_permanent"))
         self.check_times(settings, created, touched, now, permanent)
@@ -193,11 +201,11 @@ class ServerSessions:
                 " instead of writing the key.",
             ) from None
         uref = None if bound is None else user_ref(bound[0])
-        value = encode_entry(created, now, session)
+        value = encode_entry(created, now, session, self.tags)
         if len(value) > settings.store_max_size:
             session.unsaveable = True
             raise StoredSessionTooLarge(
-                len(value), settings.store_max_size, largest_keys(session)
+                len(value), settings.store_max_size, largest_keys(session, tags=self.tags)
             )
         ttl = entry_ttl(settings, created, now, permanent)
         sid = session.sid
