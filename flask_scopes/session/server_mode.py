@@ -180,7 +180,10 @@ class ServerSessions:
                 self.store.delete(old)
                 session.sid = session.store_entry = None
             if session.had_cookie and (
-                old is not None or session.modified or session.ended
+                old is not None
+                or session.modified
+                or session.ended
+                or session.reissue
             ):
                 policy.delete(response)
                 vary_cookie(response)
