@@ -15,6 +15,7 @@ from .cli import scopes_cli
 from .errors import ScopesError
 from .flash.helpers import flash_context
 from .interface import ScopesSessionInterface
+from .login import connect as connect_flask_login
 from .session.mapping import ScopesSession
 from .settings import DEFAULTS
 from .settings import Settings
@@ -57,12 +58,16 @@ class Scopes:
     def init_app(self, app: Flask) -> None:
         """Set up ``app``: set the ``SCOPES_*`` defaults, check the
         configuration, install the session interface, add a template
-        context processor that gives every template ``flash``, and add the
-        ``flask scopes`` commands to ``app.cli``.
+        context processor that gives every template ``flash``, add the
+        ``flask scopes`` commands to ``app.cli``, and, when Flask-Login is
+        installed, connect to its signals (see :mod:`flask_scopes.login`).
 
         :param app: The app.
         :raises ConfigurationError: A setting that can't work, such as a
             ``__Host-`` cookie name with a ``Domain``.
+
+        .. versionchanged:: 0.2
+            Connects to Flask-Login's signals.
         """
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
@@ -74,6 +79,7 @@ class Scopes:
             processors.append(flash_context)
         app.cli.add_command(scopes_cli)
         app.extensions["scopes"] = self
+        connect_flask_login(app)
         # Resolve now, so that a store is opened (and warns about a
         # configuration that loses sessions) at start-up.
         interface.runtime(app)

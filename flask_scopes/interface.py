@@ -17,8 +17,8 @@ from flask.sessions import SessionInterface
 from .codecs.crypto import CipherRing
 from .codecs.crypto import EncryptedSessionCodec
 from .codecs.signing import SESSION_SALT
-from .codecs.tags import SessionSerializer
 from .codecs.tagged import largest_keys
+from .codecs.tags import SessionSerializer
 from .cookies import CookiePolicy
 from .cookies import vary_cookie
 from .errors import ConfigurationError

@@ -42,6 +42,7 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_REVOCATION_STORE": None,
     "SCOPES_SESSION_ENCRYPT": False,
     "SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED": True,
+    "SCOPES_FLASK_LOGIN": True,
 }
 
 #: Flask's own keys that flask-scopes honours.
@@ -108,6 +109,7 @@ class Settings:
     revocation_store: t.Any
     encrypt: bool
     encrypt_accept_signed: bool
+    flask_login: bool = True
 
     @classmethod
     def from_app(cls, app: Flask) -> Settings:
@@ -180,6 +182,7 @@ class Settings:
             ),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
             encrypt_accept_signed=bool(key("SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED")),
+            flask_login=bool(key("SCOPES_FLASK_LOGIN")),
         )
         settings._check_prefixes()
         if settings.encrypt:

@@ -330,7 +330,9 @@ def test_flask_cookie_holding_only_flashes_shows_them_once(
     assert messages(client.get("/legacy")) == []
 
 
-def test_flask_cookie_with_flashes_and_data_keeps_the_data(make_app: AppFactory) -> None:
+def test_flask_cookie_with_flashes_and_data_keeps_the_data(
+    make_app: AppFactory,
+) -> None:
     flask_app = Flask(__name__)
     flask_app.secret_key = SECRET
 

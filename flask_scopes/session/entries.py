@@ -74,9 +74,7 @@ def encode_entry(
     return (b"[2," if tagged else b"[1,") + raw[1:]
 
 
-def decode_entry(
-    raw: bytes, tags: Tags = BUILTIN
-) -> tuple[int, int, dict[str, t.Any]]:
+def decode_entry(raw: bytes, tags: Tags = BUILTIN) -> tuple[int, int, dict[str, t.Any]]:
     """The inverse of :func:`encode_entry`, strict about what it accepts.
 
     :param tags: The session's tags, registered ones included.

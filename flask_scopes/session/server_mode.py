@@ -180,10 +180,7 @@ class ServerSessions:
                 self.store.delete(old)
                 session.sid = session.store_entry = None
             if session.had_cookie and (
-                old is not None
-                or session.modified
-                or session.ended
-                or session.reissue
+                old is not None or session.modified or session.ended or session.reissue
             ):
                 policy.delete(response)
                 vary_cookie(response)
@@ -208,7 +205,9 @@ class ServerSessions:
         if len(value) > settings.store_max_size:
             session.unsaveable = True
             raise StoredSessionTooLarge(
-                len(value), settings.store_max_size, largest_keys(session, tags=self.tags)
+                len(value),
+                settings.store_max_size,
+                largest_keys(session, tags=self.tags),
             )
         ttl = entry_ttl(settings, created, now, permanent)
         sid = session.sid
