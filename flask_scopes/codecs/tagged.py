@@ -16,21 +16,19 @@ always tested first, so registered tags cost nothing to the usual session.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import typing as t
-from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
-from decimal import Decimal
 from uuid import UUID
 
 from markupsafe import Markup
-from werkzeug.http import http_date
 
 from ..errors import SessionValueError
 from .encoding import BadCookie
+from .json_rules import json_key
+from .json_rules import json_value
 
 
 def _make_json_dumps() -> t.Callable[[t.Any], str]:
@@ -154,7 +152,7 @@ def _tag_dict(value: t.Mapping[t.Any, t.Any], path: str, tags: Tags) -> t.Any:
     out = {}
     for key, item in value.items():
         if type(key) is not str:
-            key = _json_key(key, path)
+            key = json_key(key, path)
         out[key] = tag(item, f"{path}[{key!r}]", tags)
     if len(out) == 1:
         ((key, item),) = out.items()
@@ -164,54 +162,6 @@ def _tag_dict(value: t.Mapping[t.Any, t.Any], path: str, tags: Tags) -> t.Any:
             # look like a tag either.
             return {" di": {f"{key}__": item}}
     return out
-
-
-def _json_key(key: t.Any, path: str) -> str:
-    """A dict key as JSON writes it, as Flask's session does: ``1`` becomes
-    ``"1"``, ``True`` becomes ``"true"``."""
-    if isinstance(key, str):
-        return str.__str__(key)
-    if key is True or key is False or key is None or isinstance(key, float):
-        return json.dumps(key if not isinstance(key, float) else float.__float__(key))
-    if isinstance(key, int):
-        return int.__repr__(key)
-    raise SessionValueError(f"{path} key {key!r}", key)
-
-
-def json_value(value: t.Any, path: str) -> t.Any:
-    """``value`` as Flask's JSON provider writes a value that no tag took:
-    subclasses of the JSON types as those types, a ``date`` as an HTTP date,
-    a ``Decimal`` as a string, a dataclass as a ``dict``, anything with
-    ``__html__`` as its HTML. No tag is added at any depth.
-
-    :raises SessionValueError: A value Flask can't store either.
-    """
-    if isinstance(value, str):
-        return str.__str__(value)
-    if value is None or value is True or value is False:
-        return value
-    if isinstance(value, int):
-        return int.__int__(value)
-    if isinstance(value, float):
-        return float.__float__(value)
-    if isinstance(value, (list, tuple)):
-        return [json_value(item, f"{path}[{i}]") for i, item in enumerate(value)]
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            key = _json_key(key, path)
-            out[key] = json_value(item, f"{path}[{key!r}]")
-        return out
-    if isinstance(value, date):
-        return http_date(value)
-    if isinstance(value, (Decimal, UUID)):
-        return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return json_value(dataclasses.asdict(value), path)
-    html = getattr(value, "__html__", None)
-    if callable(html):
-        return str(html())
-    raise SessionValueError(path, value)
 
 
 # The steps of Flask's own tags, in their order, for values whose type is a
@@ -293,7 +243,9 @@ _STRING_TAGS = frozenset({" b", " m", " u", " dt"})
 BUILTIN_KEYS = frozenset({" b", " m", " u", " dt", " t", " di"})
 
 
-def _untag(value: dict[str, t.Any]) -> t.Any:
+def untag_builtin(value: dict[str, t.Any]) -> t.Any:
+    """The value a decoded JSON object stands for under the built-in tags:
+    itself, unless it is one of their tags."""
     if len(value) != 1:
         return value
     key, item = next(iter(value.items()))
@@ -322,7 +274,7 @@ def _untag(value: dict[str, t.Any]) -> t.Any:
     return value
 
 
-_scan_tagged = json.JSONDecoder(object_hook=_untag).scan_once  # type: ignore[attr-defined]
+_scan_tagged = json.JSONDecoder(object_hook=untag_builtin).scan_once  # type: ignore[attr-defined]
 
 
 def make_scan(custom: t.Mapping[str, t.Callable[[t.Any], t.Any]]) -> Scan:
@@ -331,7 +283,7 @@ def make_scan(custom: t.Mapping[str, t.Callable[[t.Any], t.Any]]) -> Scan:
     A custom function that fails makes the whole value malformed."""
 
     def untag(value: dict[str, t.Any]) -> t.Any:
-        out = _untag(value)
+        out = untag_builtin(value)
         if out is value and len(value) == 1:
             key, item = next(iter(value.items()))
             to_python = custom.get(key)

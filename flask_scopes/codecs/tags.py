@@ -28,14 +28,13 @@ from flask.json.tag import TagMarkup
 from flask.json.tag import TagTuple
 from flask.json.tag import TagUUID
 
-from .tagged import _scan_tagged
-from .tagged import _untag
+from .json_rules import json_value
+from .tagged import BUILTIN
 from .tagged import BUILTIN_KEYS
 from .tagged import bytes_step
 from .tagged import datetime_step
 from .tagged import dict_step
 from .tagged import html_step
-from .tagged import json_value
 from .tagged import list_step
 from .tagged import make_scan
 from .tagged import NOT_MINE
@@ -43,6 +42,7 @@ from .tagged import Scan
 from .tagged import Step
 from .tagged import tag as tag_value
 from .tagged import tuple_step
+from .tagged import untag_builtin
 from .tagged import uuid_step
 
 #: Flask's own tags, and the step of flask-scopes' format that stands for
@@ -151,7 +151,7 @@ class SessionSerializer(TaggedJSONSerializer):
         #: The steps tried for values of other than the exact built-in types.
         self.steps = tuple(steps)
         #: Reads tagged JSON, registered tags included.
-        self.scan: Scan = make_scan(custom) if custom else _scan_tagged
+        self.scan: Scan = make_scan(custom) if custom else BUILTIN.scan
 
     # Flask's API, in flask-scopes' format.
 
@@ -166,7 +166,7 @@ class SessionSerializer(TaggedJSONSerializer):
     def untag(self, value: dict[str, t.Any]) -> t.Any:
         """The value a tagged dict stands for, its contents already
         untagged."""
-        found = _untag(value)
+        found = untag_builtin(value)
         if found is value and len(value) == 1:
             key, item = next(iter(value.items()))
             if key in self.custom_keys:
