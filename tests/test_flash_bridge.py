@@ -359,3 +359,33 @@ def test_flask_cookie_with_flashes_and_data_keeps_the_data(
     assert client.get_cookie("session").value != legacy.value  # type: ignore[union-attr]
     assert messages(client.get("/legacy")) == []
     assert client.get("/user").text == "'alice'"
+
+
+def test_a_view_that_only_flashes_sets_only_the_flash_cookie(
+    make_app: AppFactory,
+) -> None:
+    # The example of the migrating page.
+    app = make_app()
+
+    @app.post("/save")
+    def save() -> t.Any:
+        session["saved"] = True
+        return flask.redirect("/done")
+
+    @app.get("/done")
+    def done() -> t.Any:
+        flask.flash("Saved")
+        return flask.redirect("/")
+
+    @app.get("/")
+    def index() -> str:
+        return "home"
+
+    client = app.test_client()
+    response = client.post("/save", follow_redirects=True)
+    to_save, to_done = response.history
+    assert to_save.headers["Set-Cookie"].startswith("session=")
+    assert to_done.headers["Set-Cookie"].startswith("flash=")
+    assert set_cookie_headers(to_done, "session") == []
+    with client.session_transaction() as sess:
+        assert sess["saved"]
