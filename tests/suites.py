@@ -3,9 +3,10 @@
     python -m tests.suites [--only NAME] [--workdir DIR]
 
 For each project below, the source archive of a pinned release is fetched
-from PyPI (``pip download --no-binary :all:``), unpacked, and its tests run
-twice in a virtual environment of their own: once as they are, with Flask's
-own session, and once with the pytest plugin shown on the migrating page
+from PyPI (``pip download --no-binary :all:``) and unpacked; the projects
+are installed with flask-scopes in a virtual environment of their own, and
+each one's tests run twice: once as they are, with Flask's own session, and
+once with the pytest plugin shown on the migrating page
 (docs/migrating.rst), which sets flask-scopes up on every app the tests
 create. The run fails on any test that passes the first time and fails the
 second, unless it is listed in :data:`KNOWN` with the difference of the
@@ -79,6 +80,7 @@ def run(*args: str | Path, cwd: Path | None = None) -> None:
 
 def fetch(suite: Suite, into: Path) -> Path:
     """Download and unpack the source archive; the unpacked folder."""
+    into.mkdir(parents=True)
     archives = into / "archives"
     run(
         sys.executable, "-m", "pip", "download", "-q", "--no-deps",
@@ -110,30 +112,36 @@ def outcomes(report: Path) -> dict[str, str]:
     return found
 
 
-def run_suite(suite: Suite, work: Path) -> list[str]:
-    """Run one suite both ways; the tests flask-scopes breaks."""
-    here = work / suite.name
-    here.mkdir(parents=True)
-    source = fetch(suite, here)
-    env_dir = here / "venv"
+def prepare(suites: t.Sequence[Suite], work: Path) -> tuple[Path, dict[str, Path]]:
+    """Fetch the suites and install them, with flask-scopes, in one virtual
+    environment; its Python, and each suite's unpacked source."""
+    sources = {suite.name: fetch(suite, work / suite.name) for suite in suites}
+    env_dir = work / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
+    needs = sorted({need for suite in suites for need in suite.needs})
+    projects = [f"{sources[suite.name]}{suite.extras}" for suite in suites]
     run(
         python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-        ROOT, f"{source}{suite.extras}", *suite.needs,
+        ROOT, *projects, *needs,
     )  # fmt: skip
-    plugins = here / "plugins"
+    plugins = work / "plugins"
     plugins.mkdir()
     (plugins / f"{PLUGIN}.py").write_text(plugin_source(), "utf-8")
+    return python, sources
+
+
+def run_suite(suite: Suite, source: Path, python: Path, work: Path) -> list[str]:
+    """Run one suite both ways; the tests flask-scopes breaks."""
     results = {}
     for way, extra in (("flask", []), ("scopes", ["-p", PLUGIN])):
-        report = here / f"{way}.xml"
+        report = work / suite.name / f"{way}.xml"
         command = [
             python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
             "--junitxml", report, *extra, "tests",
         ]  # fmt: skip
         print("$", " ".join(map(str, command)), flush=True)
-        env = {**os.environ, "PYTHONPATH": str(plugins)}
+        env = {**os.environ, "PYTHONPATH": str(work / "plugins")}
         subprocess.run([str(c) for c in command], cwd=source, env=env)
         results[way] = outcomes(report)
     before, after = results["flask"], results["scopes"]
@@ -158,9 +166,10 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         parser.error(f"no suite named {args.only!r}")
     with tempfile.TemporaryDirectory() as temporary:
         work = args.workdir or Path(temporary)
+        python, sources = prepare(chosen, work)
         failures = []
         for suite in chosen:
-            for name in run_suite(suite, work):
+            for name in run_suite(suite, sources[suite.name], python, work):
                 reason = KNOWN.get(name)
                 if reason is None:
                     failures.append(f"{suite.name}: {name}")

@@ -691,3 +691,27 @@ def test_one_extension_many_apps(clock: FakeClock) -> None:
     assert result.exit_code == 1
     assert "bad signature" in result.stderr
     assert first.cli.commands["scopes"] is second.cli.commands["scopes"]
+
+
+@pytest.mark.parametrize("store", [False, True])
+def test_inspect_shows_values_of_registered_tags(
+    make_app: MakeApp, store: bool
+) -> None:
+    from .test_tags import Money
+    from .test_tags import TagMoney
+
+    config = {"SCOPES_SESSION_STORE": SimpleCache(threshold=1_000_000)} if store else {}
+    app = make_app(**config)
+    app.session_interface.serializer.register(TagMoney)  # type: ignore[attr-defined]
+
+    @app.post("/money")
+    def money() -> str:
+        session["price"] = Money(5, "EUR")
+        return "ok"
+
+    value = cookie_value(app, "/money")
+    result = invoke(app, "inspect", "--json", value)
+    assert result.exit_code == 0, result.output
+    data = report(result)
+    assert data["valid"] is True
+    assert list(data["data"]["price"]) == ["$Money"]
