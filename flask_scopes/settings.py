@@ -97,25 +97,27 @@ _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 
 
 _watched = operator.itemgetter(*WATCHED_KEYS)
+_FALLBACKS = WATCHED_KEYS.index("SECRET_KEY_FALLBACKS")
 
 
 def snapshot(app: Flask) -> tuple[t.Any, ...]:
     """The app's secret key and the values of every watched key, cheap to
     compare on each request.
 
-    Values are taken by value: a list or dict (``SECRET_KEY_FALLBACKS``
-    changed with ``.remove()``) becomes a tuple of its items, so that a
-    change in place is a changed configuration.
+    ``SECRET_KEY_FALLBACKS`` is also taken by value, so that a list changed
+    in place (``.remove()`` of a compromised key) is a changed
+    configuration.
 
     .. versionchanged:: 0.2
-        Lists, sets and dicts are copied, not referenced.
+        Containers are copied, not referenced.
     """
     config = app.config
     try:
         values = _watched(config)
     except KeyError:
         values = tuple(map(config.get, WATCHED_KEYS))
-    return (app.secret_key, *map(frozen, values))
+    fallbacks = values[_FALLBACKS]
+    return (app.secret_key, values, frozen(fallbacks) if fallbacks else None)
 
 
 def frozen(value: t.Any) -> t.Any:
