@@ -16,6 +16,7 @@ from .codecs.flask_format import FlaskCookieReader
 from .codecs.signed import CookieCodec
 from .codecs.signed import SessionCodec
 from .codecs.signing import KeyRing
+from .codecs.signing import scope_salt
 from .codecs.signing import SESSION_ID_SALT
 from .session.cookie_mode import CookieSessions
 from .session.entries import SessionIds
@@ -78,6 +79,10 @@ class Runtime:
         self.clock = parts.clock
         #: The session scope behind ``flask.session``.
         self.session = self.session_scope(parts, settings)
+        #: The named session scopes (:data:`SCOPES_SESSIONS`), by name.
+        self.named = {
+            named.scope: self.session_scope(parts, named) for named in settings.sessions
+        }
         #: The policy the flash cookie is written with.
         self.flash_cookie = parts.flash_cookie_policy(settings)
         #: The class of each request's flash scope.
@@ -90,23 +95,29 @@ class Runtime:
     @staticmethod
     def session_scope(parts: Parts, settings: Settings) -> SessionScope:
         """Resolve one session scope's settings into its cookie policy,
-        codecs, store and mode."""
+        codecs, store and mode. A named scope signs with a salt of its own
+        (:func:`~flask_scopes.codecs.signing.scope_salt`).
+
+        .. versionchanged:: 0.2
+            Builds named scopes too.
+        """
         policy = parts.session_cookie_policy(settings)
         store = None
         if settings.store is not None:
-            store = parts.session_store(settings.store, "SCOPES_SESSION_STORE")
+            key = settings.key("store", "SCOPES_SESSION_STORE")
+            store = parts.session_store(settings.store, key)
         revocation_store = store
         if settings.revocation_store is not None:
-            revocation_store = parts.session_store(
-                settings.revocation_store, "SCOPES_REVOCATION_STORE"
-            )
+            key = settings.key("revocation_store", "SCOPES_REVOCATION_STORE")
+            revocation_store = parts.session_store(settings.revocation_store, key)
         revocations = None
         if revocation_store is not None:
             revocations = Revocations(revocation_store, revocation_window(settings))
         if settings.secret_key is None:
             return SessionScope(settings, policy, None, store, revocations, None)
         keys = (settings.secret_key, *settings.fallback_keys)
-        ring = KeyRing(keys[0], keys[1:], parts.salt, parts.digest_method)
+        salt = scope_salt(parts.salt, settings.scope)
+        ring = KeyRing(keys[0], keys[1:], salt, parts.digest_method)
         signed = SessionCodec(ring, settings.max_cookie_size, parts.max_inflated_size)
         # With encryption on, signed cookies (ours and Flask's) are read only
         # to be re-issued encrypted, unless the app asked for a hard switch.
@@ -136,7 +147,7 @@ class Runtime:
             ids = KeyRing(
                 settings.secret_key,
                 settings.fallback_keys,
-                SESSION_ID_SALT,
+                scope_salt(SESSION_ID_SALT, settings.scope),
                 parts.digest_method,
             )
             server = ServerSessions(

@@ -8,6 +8,7 @@ import hashlib
 import typing as t
 
 from itsdangerous import BadSignature
+from itsdangerous import SignatureExpired
 from itsdangerous import TimestampSigner
 
 from .encoding import b64decode
@@ -49,13 +50,17 @@ class FlaskCookieReader:
         from flask.json.tag import TaggedJSONSerializer
 
         if len(value) > self.max_length:
-            raise BadCookie(f"{len(value)} characters, over {self.max_length}")
+            raise BadCookie(
+                f"{len(value)} characters, over {self.max_length}", "oversized"
+            )
         try:
             payload, signed = self.signer.unsign(
                 value, max_age=max_age, return_timestamp=True
             )
+        except SignatureExpired as e:
+            raise BadCookie(f"Flask cookie: {e}", "expired") from None
         except BadSignature as e:
-            raise BadCookie(f"Flask cookie: {e}") from None
+            raise BadCookie(f"Flask cookie: {e}", "bad_signature") from None
         compressed = payload.startswith(b".")
         raw = b64decode(payload[compressed:].decode("ascii"))
         if compressed:

@@ -329,3 +329,27 @@ def largest_parts(batches: t.Iterable[Batch], count: int = 3) -> list[tuple[str,
         if batch.errors:
             sizes["field errors"] = sizes.get("field errors", 0) + size(batch.errors)
     return sorted(sizes.items(), key=lambda item: item[1], reverse=True)[:count]
+
+
+def merge_batches(batches: list[tuple[Batch, bool]]) -> list[tuple[Batch, bool]]:
+    """Join neighbouring batches of the same time that can't be dropped.
+
+    :param batches: Each batch, and whether it may be dropped.
+    """
+    out: list[tuple[Batch, bool]] = []
+    for batch, drop in batches:
+        if out and not drop and not out[-1][1] and out[-1][0].created == batch.created:
+            last = out[-1][0]
+            errors = dict(last.errors)
+            for name, messages in batch.errors.items():
+                errors[name] = errors.get(name, []) + messages
+            merged = Batch(
+                last.created,
+                last.messages + batch.messages,
+                {**last.form, **batch.form},
+                errors,
+            )
+            out[-1] = (merged, False)
+        else:
+            out.append((batch, drop))
+    return out

@@ -19,9 +19,13 @@ from ..cookies import CookiePolicy
 from ..cookies import vary_cookie
 from ..errors import FlashTooLarge
 from ..errors import FlashValueError
+from ..signals import cookie_refused
+from ..signals import flash_dropped
+from ..signals import send
 from .codec import Batch
 from .codec import FlashCodec
 from .codec import largest_parts
+from .codec import merge_batches
 from .form import pick_fields
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -151,11 +155,15 @@ class FlashScope:
                 if now - batch.created > settings.flash_max_age:
                     logger.debug("Dropped a flash past SCOPES_FLASH_MAX_AGE")
                     self.stale = True
+                    if flash_dropped.receivers:
+                        send(flash_dropped, reason="expired")
                 else:
                     live.append(batch)
             return live
         except BadCookie as e:
             logger.debug("Ignored the flash cookie: %s", e)
+            if cookie_refused.receivers:
+                send(cookie_refused, scope="flash", reason=e.reason)
         except Exception:  # a cookie never causes a 500
             logger.debug("Ignored the flash cookie", exc_info=True)
         self.stale = True
@@ -364,7 +372,7 @@ class FlashScope:
         if self.outgoing:
             self.outgoing.created = now
             carried.append((self.outgoing, False))
-        self._write(response, _merge(carried), now)
+        self._write(response, merge_batches(carried), now)
 
     def _carry(self, consumes: bool, now: int) -> list[tuple[Batch, bool]]:
         """The incoming batches that go out again, each with whether it may
@@ -423,27 +431,8 @@ class FlashScope:
                 )
             # Unread messages give way to new ones, oldest first.
             logger.debug("Dropped an unread flash to make room for a new one")
+            if flash_dropped.receivers:
+                send(flash_dropped, reason="room")
             del batches[droppable[0]]
         policy.set(response, header)
         vary_cookie(response)
-
-
-def _merge(batches: list[tuple[Batch, bool]]) -> list[tuple[Batch, bool]]:
-    """Join neighbouring batches of the same time that can't be dropped."""
-    out: list[tuple[Batch, bool]] = []
-    for batch, drop in batches:
-        if out and not drop and not out[-1][1] and out[-1][0].created == batch.created:
-            last = out[-1][0]
-            errors = dict(last.errors)
-            for name, messages in batch.errors.items():
-                errors[name] = errors.get(name, []) + messages
-            merged = Batch(
-                last.created,
-                last.messages + batch.messages,
-                {**last.form, **batch.form},
-                errors,
-            )
-            out[-1] = (merged, False)
-        else:
-            out.append((batch, drop))
-    return out

@@ -9,6 +9,10 @@ import typing as t
 
 from flask.sessions import SessionMixin
 
+from ..signals import send
+from ..signals import session_bound
+from ..signals import session_regenerated
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Request
 
@@ -105,6 +109,8 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     #: With a server-side store, whether the id cookie must be sent again
     #: although the id did not change: it was signed with a fallback key.
     resend_cookie = False
+    #: The name of the session's scope: ``"session"``, or a named scope's.
+    scope_name = "session"
     _accessed = False
 
     def __init__(self, loader: t.Callable[[ScopesSession], None] | None = None) -> None:
@@ -355,6 +361,8 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         self.regenerated = True
         self.modified = True
         self.created = None
+        if session_regenerated.receivers:
+            send(session_regenerated, scope=self.scope_name)
 
     def bind_user(self, user_id: str | int) -> None:
         """Record that the session belongs to a signed-in user, so that
@@ -384,6 +392,8 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         epoch = None if revocations is None else revocations.current(uid)
         self[USER_KEY] = [uid, epoch]
         self.regenerate()
+        if session_bound.receivers:
+            send(session_bound, scope=self.scope_name, user_id=uid)
 
     @property
     def bound_user(self) -> str | None:

@@ -82,5 +82,5 @@ class Revocations:
             raise SessionEnded("bound to a user and unused for longer than the window")
         marker = self.store.get(marker_name(user_ref(bound[0])))
         if self.is_revoked(bound[1], marker):
-            raise SessionEnded("the session's user was revoked")
+            raise SessionEnded("the session's user was revoked", "revoked")
         return now - touched >= self.window * fraction
