@@ -1,5 +1,6 @@
 """A small app that shows flask-scopes at work: sign in and out, a settings
-form with Post/Redirect/Get, a visit counter, and a page that shows what the
+form with Post/Redirect/Get, a visit counter, preferences kept for a year
+in a named session scope of their own, and a page that shows what the
 session and the flash hold.
 
     flask --app example_app run
@@ -17,6 +18,7 @@ import json
 import os
 import secrets
 import typing as t
+from datetime import timedelta
 
 from flask import Flask
 from flask import redirect
@@ -28,8 +30,19 @@ from werkzeug.wrappers import Response
 
 from flask_scopes import flash
 from flask_scopes import Scopes
+from flask_scopes import sessions
 
 scopes = Scopes()
+# Preferences outlive signing in and out: a signed cookie of their own,
+# kept for a year whatever the sign-in session's store and timeouts.
+scopes.add_session(
+    "prefs",
+    permanent=True,
+    lifetime=timedelta(days=365),
+    idle_timeout=None,
+    absolute_timeout=None,
+    store=None,
+)
 
 THEMES = ("light", "dark")
 
@@ -97,6 +110,19 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
         }
         flash.success("Settings saved!")
         return redirect(url_for("settings"))
+
+    @app.route("/preferences", methods=["GET", "POST"])
+    def preferences() -> str | Response:
+        prefs = sessions.prefs
+        if request.method == "GET":
+            return render_template("preferences.html", theme=prefs.get("theme"))
+        theme = request.form.get("theme", "")
+        if theme not in THEMES:
+            flash.error("Choose a theme.")
+            return redirect(url_for("preferences"))
+        prefs["theme"] = theme
+        flash.success("Preferences saved for a year.")
+        return redirect(url_for("preferences"))
 
     @app.get("/inspect")
     def inspect() -> str:
