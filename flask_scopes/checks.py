@@ -18,10 +18,12 @@ _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 
 
 def as_bool(value: t.Any, key: str) -> bool:
+    """Any value, as its truth."""
     return bool(value)
 
 
 def as_domain(value: t.Any, key: str) -> str | None:
+    """A cookie ``Domain``: a ``str``, or ``None`` (also for ``False`` and ``""``)."""
     if value is None or value is False or value == "":
         return None
     if not isinstance(value, str):
@@ -30,6 +32,7 @@ def as_domain(value: t.Any, key: str) -> str | None:
 
 
 def as_path(value: t.Any, key: str) -> str:
+    """A cookie ``Path``: a ``str`` that starts with ``/``."""
     if not isinstance(value, str) or not value.startswith("/"):
         raise ConfigurationError(
             key, f"must be a str starting with '/', not {value!r}."
@@ -38,6 +41,7 @@ def as_path(value: t.Any, key: str) -> str:
 
 
 def as_secret(value: t.Any, key: str) -> bytes | None:
+    """A secret key as ``bytes``, or ``None`` for none."""
     if value is None or value == "" or value == b"":
         return None
     if isinstance(value, str):
@@ -50,6 +54,7 @@ def as_secret(value: t.Any, key: str) -> bytes | None:
 
 
 def as_fallbacks(value: t.Any) -> tuple[bytes, ...]:
+    """``SECRET_KEY_FALLBACKS``: a list of keys, never a single key."""
     if not value:
         return ()
     if isinstance(value, (str, bytes)):
@@ -69,6 +74,7 @@ def as_fallbacks(value: t.Any) -> tuple[bytes, ...]:
 
 
 def as_cookie_name(value: t.Any, key: str) -> str:
+    """A valid cookie name."""
     if not isinstance(value, str) or not value:
         raise ConfigurationError(key, f"must be a non-empty str, not {value!r}.")
     bad = set(value) & set(' \t\r\n;,="\\()<>@:/[]?{}')
@@ -80,6 +86,8 @@ def as_cookie_name(value: t.Any, key: str) -> str:
 
 
 def as_samesite(value: t.Any, key: str = "SESSION_COOKIE_SAMESITE") -> str | None:
+    """``SameSite``: ``"Strict"``, ``"Lax"`` (also for ``None``), ``"None"``,
+    or ``None`` for ``False``."""
     # Flask's default, None, means Lax here: cookies are SameSite=Lax out of
     # the box. False sends no SameSite attribute at all.
     if value is None:
@@ -94,6 +102,7 @@ def as_samesite(value: t.Any, key: str = "SESSION_COOKIE_SAMESITE") -> str | Non
 
 
 def as_seconds(value: t.Any, key: str) -> int:
+    """A positive, finite duration, in whole seconds (at least 1)."""
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -108,12 +117,15 @@ def as_seconds(value: t.Any, key: str) -> int:
 
 
 def as_optional_seconds(value: t.Any, key: str) -> int | None:
+    """A duration as :func:`as_seconds` does, or ``None``."""
     if value is None or value is False:
         return None
     return as_seconds(value, key)
 
 
 def as_store(value: t.Any, key: str) -> t.Any:
+    """A store: ``None``, a cachelib cache, a store URL or a
+    :class:`~flask_scopes.stores.SessionStore`."""
     if value is None or isinstance(value, (BaseCache, SessionStore)):
         return value
     if isinstance(value, str):
@@ -130,6 +142,7 @@ def as_store(value: t.Any, key: str) -> t.Any:
 
 
 def as_positive_int(value: t.Any, key: str) -> int:
+    """A positive ``int``."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigurationError(key, f"must be a positive int, not {value!r}.")
     return value
