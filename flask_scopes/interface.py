@@ -154,7 +154,10 @@ class ScopesSessionInterface(SessionInterface):
         if session.modified or getattr(session, "reissue", False):
             return True
         runtime = getattr(session, "runtime", None) or self.runtime(app)
-        return session.permanent and runtime.settings.refresh_each_request
+        settings = runtime.settings
+        return (
+            session.permanent or settings.permanent
+        ) and settings.refresh_each_request
 
     # -- opening -----------------------------------------------------------
 

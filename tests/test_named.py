@@ -3,6 +3,7 @@ cookie, lifetime, timeouts, store and salt, lazy like ``flask.session``."""
 
 from __future__ import annotations
 
+import secrets
 import typing as t
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from flask_scopes import ConfigurationError
 from flask_scopes import Scopes
 from flask_scopes import ScopesError
 from flask_scopes import sessions
+from flask_scopes import SessionTooLarge
 
 from .conftest import FakeClock
 from .conftest import SECRET
@@ -56,7 +58,11 @@ def shop(
     def factory(**config: t.Any) -> tuple[Flask, Scopes]:
         scopes = Scopes(clock=clock)
         scopes.add_session(
-            "prefs", permanent=True, lifetime=timedelta(days=365), idle_timeout=None
+            "prefs",
+            permanent=True,
+            lifetime=timedelta(days=365),
+            idle_timeout=None,
+            refresh_each_request=False,
         )
         scopes.add_session(
             "cart",
@@ -510,3 +516,55 @@ def test_changing_the_mapping_resolves_again(
     assert client.get("/").text == "[]"
     app.config["SCOPES_SESSIONS"] = {"prefs": {}}
     assert client.get("/").text == "['prefs']"
+
+
+@pytest.mark.parametrize("refresh", [True, False])
+def test_a_permanent_scope_refreshes_as_flask_does(
+    make_app: t.Callable[..., Flask], clock: FakeClock, refresh: bool
+) -> None:
+    app = make_app(
+        SCOPES_SESSIONS={"prefs": {"permanent": True, "refresh_each_request": refresh}}
+    )
+
+    @app.get("/write")
+    def write() -> str:
+        sessions.prefs["theme"] = "dark"
+        return "ok"
+
+    @app.get("/read")
+    def read() -> str:
+        return str(sessions.prefs["theme"])
+
+    client = app.test_client()
+    client.get("/write")
+    clock.advance(10)
+    response = client.get("/read")
+    assert response.text == "dark"
+    assert bool(set_cookies(response, "prefs")) is refresh
+
+
+def test_a_named_scope_has_its_own_size_limit(
+    make_app: t.Callable[..., Flask],
+) -> None:
+    app = make_app(SCOPES_SESSIONS={"small": {"max_cookie_size": 200}})
+
+    @app.get("/")
+    def index() -> str:
+        session["big"] = "x" * 150
+        sessions.small["big"] = secrets.token_hex(150)
+        return "ok"
+
+    with pytest.raises(SessionTooLarge, match="200"):
+        app.test_client().get("/")
+
+
+def test_a_named_session_refuses_flashes(make_app: t.Callable[..., Flask]) -> None:
+    app = make_app(SCOPES_SESSIONS={"prefs": {}})
+
+    @app.get("/")
+    def index() -> str:
+        with pytest.raises(RuntimeError, match="flashed messages belong"):
+            sessions.prefs["_flashes"] = [("message", "hi")]
+        return "ok"
+
+    assert app.test_client().get("/").text == "ok"

@@ -294,3 +294,19 @@ def test_named_scopes_send_their_name(
         client.get("/read-prefs")
     reason = "expired" if mode == "filesystem" else "timeout"
     assert only(sent, app) == {"scope": "prefs", "reason": reason}
+
+
+def test_flash_dropped_to_make_room(mode_app: AppFactory) -> None:
+    app = mode_app()
+
+    @app.get("/flash")
+    def flash_view() -> str:
+        flash.info(secrets.token_hex(800))
+        return "ok"
+
+    client = app.test_client()
+    client.get("/flash")
+    # The second flash does not fit beside the unread first one.
+    with recording(signals.flash_dropped) as sent:
+        client.get("/flash")
+    assert only(sent, app) == {"reason": "room"}
