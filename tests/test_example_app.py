@@ -82,3 +82,19 @@ def test_visit_counter(app: Flask) -> None:
     client = app.test_client()
     for expected in range(1, 4):
         assert f'id="visits">{expected}<' in client.get("/").text
+
+
+def test_preferences_stay_in_a_cookie_through_sign_out(app: Flask) -> None:
+    client = app.test_client()
+    client.post("/login", data={"username": "dora", "password": "pw"})
+    response = client.post("/preferences", data={"theme": "dark"})
+    assert response.status_code == 302
+    prefs = client.get_cookie("prefs")
+    assert prefs is not None
+    # In store mode too, the preferences are a cookie of their own.
+    assert prefs.expires is not None
+    client.post("/logout")
+    page = client.get("/preferences")
+    assert '<strong id="current-theme">dark</strong>' in page.text
+    refused = client.post("/preferences", data={"theme": "plaid"})
+    assert "Choose a theme." in client.get(refused.location).text
