@@ -310,3 +310,19 @@ def test_flash_dropped_to_make_room(mode_app: AppFactory) -> None:
     with recording(signals.flash_dropped) as sent:
         client.get("/flash")
     assert only(sent, app) == {"reason": "room"}
+
+
+def test_a_refused_flash_cookie(mode_app: AppFactory) -> None:
+    app = mode_app()
+
+    @app.get("/read")
+    def read() -> str:
+        return repr(list(flash))
+
+    client = app.test_client()
+    client.set_cookie("flash", "not-a-flash-cookie")
+    with recording(signals.cookie_refused) as sent:
+        assert client.get("/read").text == "[]"
+    kwargs = only(sent, app)
+    assert kwargs["scope"] == "flash"
+    assert kwargs["reason"] == "malformed"
