@@ -5,6 +5,7 @@ resolved value or raises :exc:`~flask_scopes.ConfigurationError`.
 
 from __future__ import annotations
 
+import re
 import typing as t
 from datetime import timedelta
 
@@ -15,6 +16,31 @@ from .stores import check_url
 from .stores import SessionStore
 
 _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
+
+
+class _Lifetime:
+    """The type of :data:`SAME_AS_LIFETIME`."""
+
+    _instance: _Lifetime | None = None
+
+    def __new__(cls) -> _Lifetime:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "SAME_AS_LIFETIME"
+
+    def __reduce__(self) -> str:
+        return "SAME_AS_LIFETIME"
+
+
+#: The default of ``SCOPES_SESSION_IDLE_TIMEOUT``: an idle limit equal to
+#: ``PERMANENT_SESSION_LIFETIME``, for every session, permanent or not. It
+#: tells "not set" apart from an explicit ``None``, which means no limit.
+#:
+#: .. versionadded:: 0.2
+SAME_AS_LIFETIME: t.Any = _Lifetime()
 
 
 def as_bool(value: t.Any, key: str) -> bool:
@@ -123,6 +149,28 @@ def as_optional_seconds(value: t.Any, key: str) -> int | None:
     return as_seconds(value, key)
 
 
+def as_idle_timeout(value: t.Any, key: str) -> t.Any:
+    """An idle limit: :data:`SAME_AS_LIFETIME` as it is (resolved later
+    against the scope's lifetime), else as :func:`as_optional_seconds` does.
+
+    .. versionadded:: 0.2
+    """
+    if value is SAME_AS_LIFETIME:
+        return value
+    return as_optional_seconds(value, key)
+
+
+def as_optional_ttl(value: t.Any, key: str) -> int | None:
+    """A store entry's time to live: ``None`` (as long as the scope's idle
+    limit or lifetime allows), else as :func:`as_seconds` does.
+
+    .. versionadded:: 0.2
+    """
+    if value is None:
+        return None
+    return as_seconds(value, key)
+
+
 def as_store(value: t.Any, key: str) -> t.Any:
     """A store: ``None``, a cachelib cache, a store URL or a
     :class:`~flask_scopes.stores.SessionStore`."""
@@ -162,13 +210,62 @@ SCOPE_OPTIONS: dict[str, tuple[str, t.Callable[[t.Any, str], t.Any]]] = {
     "refresh_each_request": ("refresh_each_request", as_bool),
     "permanent": ("permanent", as_bool),
     "lifetime": ("permanent_lifetime", as_seconds),
-    "idle_timeout": ("idle_timeout", as_optional_seconds),
+    "idle_timeout": ("idle_timeout", as_idle_timeout),
     "absolute_timeout": ("absolute_timeout", as_optional_seconds),
     "max_cookie_size": ("max_cookie_size", as_positive_int),
     "store": ("store", as_store),
-    "store_ttl": ("store_ttl", as_seconds),
+    "store_ttl": ("store_ttl", as_optional_ttl),
     "store_max_size": ("store_max_size", as_positive_int),
     "revocation_store": ("revocation_store", as_store),
     "encrypt": ("encrypt", as_bool),
     "encrypt_accept_signed": ("encrypt_accept_signed", as_bool),
 }
+
+
+#: The fewest bytes a ``SECRET_KEY`` should hold; ``flask scopes secret``
+#: makes keys of 48 random bytes.
+MIN_SECRET_BYTES = 32
+
+#: Keys that are placeholders, however long, compared in lower case and
+#: without spaces, dashes, underscores and dots.
+PLACEHOLDER_KEYS = frozenset(
+    {
+        "",
+        "dev",
+        "development",
+        "secret",
+        "secretkey",
+        "changeme",
+        "changethis",
+        "replaceme",
+        "yoursecretkey",
+        "mysecretkey",
+        "test",
+        "testing",
+        "password",
+        "default",
+        "key",
+        "outputofflaskscopessecret",
+    }
+)
+
+
+def weak_key_reason(key: bytes | None) -> str | None:
+    """Why ``key`` is obviously weak as a ``SECRET_KEY``, or ``None`` when it
+    is long enough and not a known placeholder. Only the obvious is caught:
+    a long key can still be weak if it is not random.
+
+    .. versionadded:: 0.2
+
+    :param key: The resolved key, as :attr:`Settings.secret_key` holds it.
+    """
+    if key is None:
+        return None
+    folded = re.sub(rb"[\s._-]+", b"", key.lower())
+    if folded.decode("utf-8", "replace") in PLACEHOLDER_KEYS:
+        return "is a placeholder"
+    if len(key) < MIN_SECRET_BYTES:
+        return f"is {len(key)} bytes long, shorter than {MIN_SECRET_BYTES}"
+    if len(set(key)) < 8:
+        return f"holds only {len(set(key))} different characters"
+    return None

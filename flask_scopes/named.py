@@ -22,9 +22,9 @@ from flask import has_request_context
 from flask import request as request_proxy
 
 from .errors import ScopesError
-from .flash.context import RUNTIME_KEY
-from .session.mapping import NullScopesSession
+from .flash.context import RuntimeSource
 from .session.mapping import ScopesSession
+from .session.null import NullScopesSession
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Request
@@ -91,8 +91,10 @@ class Sessions:
 
     @staticmethod
     def _scopes(request: Request) -> dict[str, SessionScope]:
-        runtime = request.environ.get(RUNTIME_KEY)
-        if runtime is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        source = app.session_interface
+        runtime = source.runtime(app) if isinstance(source, RuntimeSource) else None
+        if runtime is None or not hasattr(runtime, "named"):
             raise ScopesError(
                 f"The app {current_app.name!r} is not set up with flask-scopes,"
                 " so it has no named sessions: call Scopes().init_app(app)."

@@ -22,7 +22,11 @@ from .checks import as_samesite
 from .checks import as_seconds
 from .checks import as_secret
 from .checks import as_store
+from .checks import MIN_SECRET_BYTES  # noqa: F401 (re-exported)
+from .checks import PLACEHOLDER_KEYS  # noqa: F401 (re-exported)
+from .checks import SAME_AS_LIFETIME
 from .checks import SCOPE_OPTIONS
+from .checks import weak_key_reason  # noqa: F401 (re-exported)
 from .codecs.crypto import require_cryptography
 from .errors import ConfigurationError
 
@@ -36,7 +40,7 @@ _FROM_CONFIG: t.Any = object()
 #: each one with ``app.config.setdefault``.
 DEFAULTS: dict[str, t.Any] = {
     "SCOPES_MAX_COOKIE_SIZE": 4093,
-    "SCOPES_SESSION_IDLE_TIMEOUT": None,
+    "SCOPES_SESSION_IDLE_TIMEOUT": SAME_AS_LIFETIME,
     "SCOPES_SESSION_ABSOLUTE_TIMEOUT": None,
     "SCOPES_SESSION_ACCEPT_FLASK_COOKIES": True,
     "SCOPES_FLASH_COOKIE_NAME": "flash",
@@ -44,12 +48,16 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_FLASH_MAX_AGE": 300,
     "SCOPES_FLASH_STRICT": False,
     "SCOPES_SESSION_STORE": None,
-    "SCOPES_SESSION_STORE_TTL": 86400,
+    "SCOPES_SESSION_STORE_TTL": None,
+    "SCOPES_SESSION_MIGRATE_COOKIES": True,
     "SCOPES_SESSION_STORE_MAX_SIZE": 1024 * 1024,
     "SCOPES_REVOCATION_STORE": None,
     "SCOPES_SESSION_ENCRYPT": False,
     "SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED": True,
     "SCOPES_SESSIONS": {},
+    "SCOPES_DEVICES": False,
+    "SCOPES_DEVICES_USER_AGENT": False,
+    "SCOPES_DEVICES_IP": False,
 }
 
 #: Flask's own keys that flask-scopes honours.
@@ -82,12 +90,38 @@ _watched = operator.itemgetter(*WATCHED_KEYS)
 
 def snapshot(app: Flask) -> tuple[t.Any, ...]:
     """The app's secret key and the values of every watched key, cheap to
-    compare on each request."""
+    compare on each request.
+
+    Values are taken by value: a list or dict (``SECRET_KEY_FALLBACKS``
+    changed with ``.remove()``) becomes a tuple of its items, so that a
+    change in place is a changed configuration.
+
+    .. versionchanged:: 0.2
+        Lists, sets and dicts are copied, not referenced.
+    """
     config = app.config
     try:
-        return (app.secret_key, *_watched(config))
+        values = _watched(config)
     except KeyError:
-        return (app.secret_key, *map(config.get, WATCHED_KEYS))
+        values = tuple(map(config.get, WATCHED_KEYS))
+    return (app.secret_key, *map(frozen, values))
+
+
+def frozen(value: t.Any) -> t.Any:
+    """``value`` as an immutable copy that compares by value: lists and
+    tuples become tuples, sets frozensets, dicts tuples of items, all the
+    way down. Other values are returned as they are.
+
+    .. versionadded:: 0.2
+    """
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return tuple(map(frozen, value))
+    if kind is dict:
+        return ("{}", tuple((k, frozen(v)) for k, v in value.items()))
+    if kind is set or kind is frozenset:
+        return frozenset(map(frozen, value))
+    return value
 
 
 @dataclass(frozen=True)
@@ -115,6 +149,7 @@ class Settings:
     flash_strict: bool
     store: t.Any
     store_ttl: int
+    migrate_cookies: bool
     store_max_size: int
     revocation_store: t.Any
     encrypt: bool
@@ -127,6 +162,16 @@ class Settings:
     permanent: bool = False
     #: The settings of each named session scope (:data:`SCOPES_SESSIONS`).
     sessions: tuple[Settings, ...] = ()
+    devices: bool = False
+    devices_user_agent: bool = False
+    devices_ip: bool = False
+    #: Whether :attr:`idle_timeout` was left to follow the lifetime
+    #: (:data:`SAME_AS_LIFETIME`), so that a named scope with a lifetime of
+    #: its own gets an idle limit of its own.
+    idle_follows_lifetime: bool = False
+    #: Whether :attr:`store_ttl` was left unset, so that it follows the
+    #: scope's idle limit, or its lifetime without one.
+    store_ttl_follows: bool = False
 
     @classmethod
     def from_app(cls, app: Flask) -> Settings:
@@ -155,6 +200,17 @@ class Settings:
             return get(name, DEFAULTS.get(name))
 
         path = get("SESSION_COOKIE_PATH") or get("APPLICATION_ROOT") or "/"
+        lifetime = as_seconds(
+            get("PERMANENT_SESSION_LIFETIME", timedelta(days=31)),
+            "PERMANENT_SESSION_LIFETIME",
+        )
+        idle = key("SCOPES_SESSION_IDLE_TIMEOUT")
+        idle_timeout = (
+            lifetime
+            if idle is SAME_AS_LIFETIME
+            else as_optional_seconds(idle, "SCOPES_SESSION_IDLE_TIMEOUT")
+        )
+        store_ttl = key("SCOPES_SESSION_STORE_TTL")
         settings = cls(
             secret_key=as_secret(secret_key, "SECRET_KEY"),
             fallback_keys=as_fallbacks(get("SECRET_KEY_FALLBACKS")),
@@ -168,16 +224,11 @@ class Settings:
             cookie_samesite=as_samesite(get("SESSION_COOKIE_SAMESITE")),
             cookie_partitioned=bool(get("SESSION_COOKIE_PARTITIONED", False)),
             refresh_each_request=bool(get("SESSION_REFRESH_EACH_REQUEST", True)),
-            permanent_lifetime=as_seconds(
-                get("PERMANENT_SESSION_LIFETIME", timedelta(days=31)),
-                "PERMANENT_SESSION_LIFETIME",
-            ),
+            permanent_lifetime=lifetime,
             max_cookie_size=as_positive_int(
                 key("SCOPES_MAX_COOKIE_SIZE"), "SCOPES_MAX_COOKIE_SIZE"
             ),
-            idle_timeout=as_optional_seconds(
-                key("SCOPES_SESSION_IDLE_TIMEOUT"), "SCOPES_SESSION_IDLE_TIMEOUT"
-            ),
+            idle_timeout=idle_timeout,
             absolute_timeout=as_optional_seconds(
                 key("SCOPES_SESSION_ABSOLUTE_TIMEOUT"),
                 "SCOPES_SESSION_ABSOLUTE_TIMEOUT",
@@ -192,9 +243,14 @@ class Settings:
             ),
             flash_strict=bool(key("SCOPES_FLASH_STRICT")),
             store=as_store(key("SCOPES_SESSION_STORE"), "SCOPES_SESSION_STORE"),
-            store_ttl=as_seconds(
-                key("SCOPES_SESSION_STORE_TTL"), "SCOPES_SESSION_STORE_TTL"
+            # Unset, a browser-session entry lives as long as the session's
+            # idle limit allows: the entry and the session end together.
+            store_ttl=(
+                (idle_timeout or lifetime)
+                if store_ttl is None
+                else as_seconds(store_ttl, "SCOPES_SESSION_STORE_TTL")
             ),
+            migrate_cookies=bool(key("SCOPES_SESSION_MIGRATE_COOKIES")),
             store_max_size=as_positive_int(
                 key("SCOPES_SESSION_STORE_MAX_SIZE"), "SCOPES_SESSION_STORE_MAX_SIZE"
             ),
@@ -203,12 +259,18 @@ class Settings:
             ),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
             encrypt_accept_signed=bool(key("SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED")),
+            devices=bool(key("SCOPES_DEVICES")),
+            devices_user_agent=bool(key("SCOPES_DEVICES_USER_AGENT")),
+            devices_ip=bool(key("SCOPES_DEVICES_IP")),
+            idle_follows_lifetime=idle is SAME_AS_LIFETIME,
+            store_ttl_follows=store_ttl is None,
         )
         for config_key, name in (
             ("SESSION_COOKIE_NAME", settings.cookie_name),
             ("SCOPES_FLASH_COOKIE_NAME", settings.flash_cookie_name),
         ):
             settings._check_prefix(config_key, name)
+        settings._check_samesite()
         if settings.encrypt:
             require_cryptography()
         if settings.flash_cookie_name == settings.cookie_name:
@@ -250,7 +312,9 @@ class Settings:
         return f"SCOPES_SESSIONS[{self.scope!r}][{option!r}]"
 
     def _check_prefix(self, key: str, name: str) -> None:
-        if name.startswith("__Host-"):
+        # Browsers match the prefixes without regard to case.
+        folded = name.lower()
+        if folded.startswith("__host-"):
             if self.cookie_domain:
                 raise ConfigurationError(
                     key,
@@ -266,11 +330,20 @@ class Settings:
                     f"{self.key('cookie_path', 'SESSION_COOKIE_PATH')}"
                     " or APPLICATION_ROOT).",
                 )
-        if name.startswith(("__Host-", "__Secure-")) and not self.cookie_secure:
+        if folded.startswith(("__host-", "__secure-")) and not self.cookie_secure:
             raise ConfigurationError(
                 key,
                 f"a cookie named {name!r} must be Secure: set"
                 f" {self.key('cookie_secure', 'SESSION_COOKIE_SECURE')} = True.",
+            )
+
+    def _check_samesite(self) -> None:
+        if self.cookie_samesite == "None" and not self.cookie_secure:
+            raise ConfigurationError(
+                self.key("cookie_samesite", "SESSION_COOKIE_SAMESITE"),
+                "SameSite=None needs Secure: browsers drop such a cookie"
+                f" without it. Set {self.key('cookie_secure', 'SESSION_COOKIE_SECURE')}"
+                " = True, or use 'Lax'.",
             )
 
     def named(self, name: t.Any, options: t.Any) -> Settings:
@@ -309,6 +382,8 @@ class Settings:
             "cookie_name": name,
             "accept_flask_cookies": False,
             "sessions": (),
+            # "Your devices" lists the default scope's sessions only.
+            "devices": False,
         }
         for option, value in options.items():
             found = SCOPE_OPTIONS.get(option)
@@ -320,9 +395,24 @@ class Settings:
                 )
             field, check = found
             changes[field] = check(value, f"{where}[{option!r}]")
+        if "idle_timeout" in changes:
+            follows = changes["idle_timeout"] is SAME_AS_LIFETIME
+            changes["idle_follows_lifetime"] = follows
+        if changes.get("idle_follows_lifetime", self.idle_follows_lifetime):
+            # The idle limit follows the scope's own lifetime.
+            changes["idle_timeout"] = changes.get(
+                "permanent_lifetime", self.permanent_lifetime
+            )
+        if "store_ttl" in changes:
+            changes["store_ttl_follows"] = changes["store_ttl"] is None
+        if changes.get("store_ttl_follows", self.store_ttl_follows):
+            changes["store_ttl"] = changes.get(
+                "idle_timeout", self.idle_timeout
+            ) or changes.get("permanent_lifetime", self.permanent_lifetime)
         settings = dataclasses.replace(self, **changes)
         key = f"{where}['cookie_name']"
         settings._check_prefix(key, settings.cookie_name)
+        settings._check_samesite()
         taken = {self.cookie_name, self.flash_cookie_name}
         if settings.cookie_name in taken:
             raise ConfigurationError(

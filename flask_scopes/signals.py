@@ -74,7 +74,8 @@ flash_too_large = scopes_signals.signal("flash-too-large")
 
 #: Flashed messages were dropped before anyone read them. Arguments:
 #: ``reason``: ``"expired"`` (past ``SCOPES_FLASH_MAX_AGE``) or
-#: ``"room"`` (an unread flash made room for a new one).
+#: ``"room"`` (a flash that came in, unread or kept, made room for a new
+#: one).
 flash_dropped = scopes_signals.signal("flash-dropped")
 
 #: Every signal above, by name.

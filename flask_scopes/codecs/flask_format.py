@@ -57,10 +57,12 @@ class FlaskCookieReader:
             payload, signed = self.signer.unsign(
                 value, max_age=max_age, return_timestamp=True
             )
-        except SignatureExpired as e:
-            raise BadCookie(f"Flask cookie: {e}", "expired") from None
-        except BadSignature as e:
-            raise BadCookie(f"Flask cookie: {e}", "bad_signature") from None
+        except SignatureExpired:
+            raise BadCookie(
+                "Flask cookie: older than PERMANENT_SESSION_LIFETIME", "expired"
+            ) from None
+        except BadSignature:
+            raise BadCookie("Flask cookie: bad signature", "bad_signature") from None
         compressed = payload.startswith(b".")
         raw = b64decode(payload[compressed:].decode("ascii"))
         if compressed:

@@ -52,6 +52,9 @@ def loading(
         session.unsaveable = True
         if store_unavailable.receivers:
             send(store_unavailable, scope=scope, error=e)
+        # Kept, so that if the error is raised where Flask turns it into a
+        # 500 (an after_request function), saving turns that into this 503.
+        session.store_error = e
         raise
     except SessionEnded as e:
         logger.debug("The %s's session has ended: %s", what, e)
