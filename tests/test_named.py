@@ -338,6 +338,40 @@ def test_revoke_user_ends_sessions_bound_in_any_scope(
     assert client.get("/whoami").text == "None None"
 
 
+def test_revoke_user_also_forgets_the_default_scopes_devices(
+    make_app: t.Callable[..., Flask],
+) -> None:
+    app = make_app(
+        SCOPES_SESSION_STORE=SimpleCache(threshold=1_000_000),
+        SCOPES_DEVICES=True,
+        SCOPES_SESSIONS={"admin": {"store": SimpleCache(threshold=1_000_000)}},
+    )
+    scopes: Scopes = app.extensions["scopes"]
+
+    @app.get("/login")
+    def login() -> str:
+        session.bind_user(7)
+        sessions.admin.bind_user(7)
+        return "ok"
+
+    @app.get("/state")
+    def state() -> str:
+        devices = len(scopes.user_sessions(7))
+        return f"{session.bound_user} {sessions.admin.bound_user} {devices}"
+
+    @app.get("/revoke")
+    def revoke() -> str:
+        scopes.revoke_user(7)
+        return "ok"
+
+    client = app.test_client()
+    client.get("/login")
+    # Only flask.session's sessions are listed among the user's devices.
+    assert client.get("/state").text == "7 7 1"
+    app.test_client().get("/revoke")
+    assert client.get("/state").text == "None None 0"
+
+
 # -- failures -------------------------------------------------------------------
 
 
@@ -354,6 +388,29 @@ def test_a_named_store_outage_is_a_503(
         assert "could not be reached" in response.text
     finally:
         redis_server.start()
+
+
+def test_a_named_outage_first_seen_in_after_request_is_a_503(
+    shop: t.Callable[..., tuple[Flask, Scopes]], redis_server: RedisServer
+) -> None:
+    app, _ = shop(PROPAGATE_EXCEPTIONS=False)
+
+    @app.after_request
+    def peek(response: t.Any) -> t.Any:
+        sessions.cart.get("items")
+        return response
+
+    client = app.test_client()
+    client.get("/shop/both/dark/apple")
+    redis_server.stop()
+    try:
+        response = client.get("/shop/untouched")
+    finally:
+        redis_server.start()
+    # Flask made the error a 500; saving makes it the outage's 503.
+    assert response.status_code == 503
+    assert "could not be reached" in response.text
+    assert response.headers.getlist("Set-Cookie") == []
 
 
 def test_without_a_secret_key_named_scopes_are_null(
