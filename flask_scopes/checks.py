@@ -13,6 +13,7 @@ from cachelib import BaseCache
 
 from .errors import ConfigurationError
 from .stores import check_url
+from .stores import is_redis_client
 from .stores import SessionStore
 
 _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
@@ -172,9 +173,10 @@ def as_optional_ttl(value: t.Any, key: str) -> int | None:
 
 
 def as_store(value: t.Any, key: str) -> t.Any:
-    """A store: ``None``, a cachelib cache, a store URL or a
+    """A store: ``None``, a cachelib cache, a Redis client, a store URL or a
     :class:`~flask_scopes.stores.SessionStore`."""
-    if value is None or isinstance(value, (BaseCache, SessionStore)):
+    store_types = (BaseCache, SessionStore)
+    if value is None or isinstance(value, store_types) or is_redis_client(value):
         return value
     if isinstance(value, str):
         try:
@@ -182,11 +184,8 @@ def as_store(value: t.Any, key: str) -> t.Any:
         except ValueError as e:
             raise ConfigurationError(key, str(e)) from None
         return value
-    raise ConfigurationError(
-        key,
-        "must be None, a cachelib cache (such as RedisCache), a URL such as"
-        f" 'redis://localhost:6379/0', or a SessionStore, not {value!r}.",
-    )
+    message = "must be None, a cachelib cache, a Redis client, a SessionStore"
+    raise ConfigurationError(key, f"{message} or a URL, not {value!r}.")
 
 
 def as_positive_int(value: t.Any, key: str) -> int:

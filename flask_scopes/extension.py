@@ -21,6 +21,7 @@ from .errors import ScopesError
 from .errors import WeakSecretKeyWarning
 from .flash.helpers import flash_context
 from .interface import ScopesSessionInterface
+from .login import connect as connect_flask_login
 from .named import opened
 from .named import sessions_context
 from .session.devices import Device
@@ -116,8 +117,9 @@ class Scopes:
     def init_app(self, app: Flask) -> None:
         """Set up ``app``: set the ``SCOPES_*`` defaults, check the
         configuration, install the session interface, add a template
-        context processor that gives every template ``flash``, and add the
-        ``flask scopes`` commands to ``app.cli``.
+        context processor that gives every template ``flash``, add the
+        ``flask scopes`` commands to ``app.cli``, and, when Flask-Login is
+        installed, connect to its signals (see :mod:`flask_scopes.login`).
 
         :param app: The app.
         :raises ConfigurationError: A setting that can't work, such as a
@@ -130,6 +132,7 @@ class Scopes:
             :data:`SCOPES_SESSIONS`.
             Warns with :class:`~flask_scopes.WeakSecretKeyWarning` when
             ``SECRET_KEY`` is obviously weak.
+            Connects to Flask-Login's signals.
         """
         refuse_async(app)
         self._initialised = True
@@ -164,6 +167,7 @@ class Scopes:
                 processors.append(processor)
         app.cli.add_command(scopes_cli)
         app.extensions["scopes"] = self
+        connect_flask_login(app)
         # Resolve now, so that a store is opened (and warns about a
         # configuration that loses sessions) at start-up.
         interface.runtime(app)

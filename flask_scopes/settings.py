@@ -1,8 +1,6 @@
-"""Every configuration key flask-scopes reads, its default and its validation.
-
-This is the only module that reads ``app.config``. The keys are resolved
-into a :class:`Settings` once, and again whenever one of them changes, so a
-request pays for a snapshot comparison, not for validation.
+"""Every configuration key flask-scopes reads, its default and its
+validation. The only module that reads ``app.config``: the keys are resolved
+into a :class:`Settings` once, and again whenever one of them changes.
 """
 
 from __future__ import annotations
@@ -58,6 +56,7 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_DEVICES": False,
     "SCOPES_DEVICES_USER_AGENT": False,
     "SCOPES_DEVICES_IP": False,
+    "SCOPES_FLASK_LOGIN": True,
 }
 
 #: Flask's own keys that flask-scopes honours.
@@ -172,6 +171,7 @@ class Settings:
     #: Whether :attr:`store_ttl` was left unset, so that it follows the
     #: scope's idle limit, or its lifetime without one.
     store_ttl_follows: bool = False
+    flask_login: bool = True
 
     @classmethod
     def from_app(cls, app: Flask) -> Settings:
@@ -264,6 +264,7 @@ class Settings:
             devices_ip=bool(key("SCOPES_DEVICES_IP")),
             idle_follows_lifetime=idle is SAME_AS_LIFETIME,
             store_ttl_follows=store_ttl is None,
+            flask_login=bool(key("SCOPES_FLASK_LOGIN")),
         )
         for config_key, name in (
             ("SESSION_COOKIE_NAME", settings.cookie_name),
@@ -384,6 +385,8 @@ class Settings:
             "sessions": (),
             # "Your devices" lists the default scope's sessions only.
             "devices": False,
+            # Flask-Login signs users in and out of flask.session.
+            "flask_login": False,
         }
         for option, value in options.items():
             found = SCOPE_OPTIONS.get(option)

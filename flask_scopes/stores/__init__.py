@@ -6,6 +6,7 @@ from .base import SessionStore as SessionStore
 from .base import StoreEvictionWarning as StoreEvictionWarning
 from .filesystem import FileSystemSessionStore as FileSystemSessionStore
 from .redis_store import RedisSessionStore as RedisSessionStore
+from .redis_urls import is_redis_client as is_redis_client
 from .urls import check_url as check_url
 from .urls import open_store as open_store
 from .urls import purge_expired as purge_expired
