@@ -4,7 +4,7 @@ Runs flask-scopes, Flask's built-in ``SecureCookieSessionInterface`` and a
 hand-written HMAC-SHA256 + JSON floor side by side in one process, on the
 same payloads, and prints the cost of each and the ratios between them.
 
-    python benchmarks/bench_session.py [--rounds N] [--number N]
+    python benchmarks/bench_session.py [--rounds N] [--number N] [--extras]
 
 Each row is the best of ``--rounds`` rounds of ``--number`` requests; the
 rounds interleave the implementations so that noise hits them alike. The
@@ -32,6 +32,7 @@ from flask.sessions import SessionMixin
 from werkzeug.test import EnvironBuilder
 
 from flask_scopes import Scopes
+from flask_scopes import signals
 
 SECRET = "benchmark-secret-key-0123456789abcdef"
 
@@ -95,9 +96,13 @@ class FloorInterface(SessionInterface):
         response.vary.add("Cookie")
 
 
-def make_app(interface: SessionInterface | None) -> Flask:
+def make_app(
+    interface: SessionInterface | None, named: dict[str, t.Any] | None = None
+) -> Flask:
     app = Flask(__name__)
     app.secret_key = SECRET
+    if named:
+        app.config["SCOPES_SESSIONS"] = named
     if interface is None:
         Scopes(app)
     else:
@@ -128,6 +133,12 @@ SCENARIOS = {
     "read": "the view reads one key",
     "write": "the view reads one key and sets another",
 }
+#: Scenarios of the --extras table only.
+EXTRA_SCENARIOS = {
+    "start": "no cookie: the view writes a new session (session_started)",
+    "refused": "a cookie with a bad signature, then a write (cookie_refused,"
+    " session_started)",
+}
 
 
 def run_once(
@@ -144,7 +155,7 @@ def run_once(
         if scenario != "untouched":
             session.accessed = True
             session.get("_user_id")
-        if scenario == "write":
+        if scenario in {"write", "start", "refused"}:
             session["visits"] = 1
         response = response_class()
         iface.save_session(app, session, response)
@@ -162,11 +173,80 @@ def run_baseline(app: Flask, environ: dict[str, t.Any], number: int) -> float:
     return (time.perf_counter() - start) / number
 
 
+def _receiver(sender: t.Any, **kwargs: t.Any) -> None:
+    pass
+
+
+def extras(rounds: int, number: int) -> None:
+    """What signals and named scopes add to the default scope's requests:
+    flask-scopes as is (signals sent to nobody, no named scope), with a
+    no-op receiver connected to every signal, and with two named scopes
+    declared that the request never touches."""
+    apps = {
+        "plain": make_app(None),
+        "receivers": make_app(None),
+        "named": make_app(None, {"prefs": {}, "cart": {"cookie_path": "/shop"}}),
+    }
+    print(
+        f"\n{'payload':16} {'request':9} {'plain':>9} {'receivers':>12}"
+        f" {'named':>9}  {'recv/plain':>10} {'named/plain':>11}"
+    )
+    for label, payload in [("login (3 keys)", PAYLOADS["login (3 keys)"])]:
+        cookies = {name: cookie_for(app, payload) for name, app in apps.items()}
+        for scenario in [*SCENARIOS, *EXTRA_SCENARIOS]:
+            best = {name: float("inf") for name in apps}
+            base = dict(best)
+            for _ in range(rounds):
+                for name, app in apps.items():
+                    cookie = cookies[name]
+                    if scenario == "start":
+                        cookie = ""
+                    elif scenario == "refused":
+                        cookie = cookie[:-4] + (
+                            "AAAA" if cookie[-4:] != "AAAA" else "BBBB"
+                        )
+                    environ = _request(app, cookie).environ
+                    connected = name == "receivers"
+                    if connected:
+                        for signal in signals.ALL:
+                            signal.connect(_receiver)
+                    try:
+                        with app.test_request_context():
+                            cost = run_once(app, environ, scenario, number)
+                            empty = run_baseline(app, environ, number)
+                    finally:
+                        if connected:
+                            for signal in signals.ALL:
+                                signal.disconnect(_receiver)
+                    best[name] = min(best[name], cost)
+                    base[name] = min(base[name], empty)
+            net = {name: max(0.0, best[name] - base[name]) * 1e6 for name in apps}
+            plain = net["plain"] or float("nan")
+            print(
+                f"{label:16} {scenario:9} {net['plain']:6.1f} us"
+                f" {net['receivers']:9.1f} us {net['named']:6.1f} us"
+                f"  {net['receivers'] / plain:10.2f} {net['named'] / plain:11.2f}"
+            )
+    print("\nplain: flask-scopes, its signals sent to no receiver, no named scope.")
+    print("receivers: a no-op receiver connected to every signal.")
+    print("named: two named session scopes declared, never touched.")
+    for scenario, meaning in EXTRA_SCENARIOS.items():
+        print(f"  {scenario}: {meaning}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--number", type=int, default=3000)
+    parser.add_argument(
+        "--extras",
+        action="store_true",
+        help="only the table of what signals and named scopes add",
+    )
     args = parser.parse_args()
+    if args.extras:
+        extras(args.rounds, args.number)
+        return
     cold = make_app(None)
     codec = cold.session_interface.runtime(cold).codec  # type: ignore[attr-defined]
     codec.remembered = 0

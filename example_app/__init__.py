@@ -1,8 +1,9 @@
 """A small app that shows flask-scopes at work: sign in and out, a settings
 form with Post/Redirect/Get whose theme changes the page, a visit counter,
-a page that shows what the session and the flash hold, and "Your devices":
-the sessions of the signed-in user, each of which can be ended (sign in
-from several browsers to try it).
+preferences kept for a year in a named session scope of their own, a page
+that shows what the session and the flash hold, and "Your devices": the
+sessions of the signed-in user, each of which can be ended (sign in from
+several browsers to try it).
 
     python -m flask_scopes secret        # make a key
     export FLASK_SECRET_KEY=<the key>
@@ -29,6 +30,7 @@ import hmac
 import json
 import secrets
 import typing as t
+from datetime import timedelta
 
 from flask import abort
 from flask import Flask
@@ -41,9 +43,20 @@ from werkzeug.wrappers import Response
 
 from flask_scopes import flash
 from flask_scopes import Scopes
+from flask_scopes import sessions
 from flask_scopes.inspection import inspect_cookie
 
 scopes = Scopes()
+# Preferences outlive signing in and out: a signed cookie of their own,
+# kept for a year whatever the sign-in session's store and timeouts.
+scopes.add_session(
+    "prefs",
+    permanent=True,
+    lifetime=timedelta(days=365),
+    idle_timeout=None,
+    absolute_timeout=None,
+    store=None,
+)
 
 THEMES = ("light", "dark")
 #: The session key of the CSRF token the forms carry.
@@ -54,6 +67,7 @@ CSRF_KEY = "csrf_token"
 PAGES: list[tuple[str, str]] = [
     ("index", "Home"),
     ("settings", "Settings"),
+    ("preferences", "Preferences"),
     ("inspect", "Inspect"),
     ("devices", "Devices"),
 ]
@@ -169,6 +183,19 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
         }
         flash.success("Settings saved!")
         return redirect(url_for("settings"))
+
+    @app.route("/preferences", methods=["GET", "POST"])
+    def preferences() -> str | Response:
+        prefs = sessions.prefs
+        if request.method == "GET":
+            return render_template("preferences.html", theme=prefs.get("theme"))
+        theme = request.form.get("theme", "")
+        if theme not in THEMES:
+            flash.error("Choose a theme.")
+            return redirect(url_for("preferences"))
+        prefs["theme"] = theme
+        flash.success("Preferences saved for a year.")
+        return redirect(url_for("preferences"))
 
     @app.get("/inspect")
     def inspect() -> str:

@@ -1,3 +1,4 @@
+from . import signals as signals
 from .errors import ConfigurationError as ConfigurationError
 from .errors import FlashTooLarge as FlashTooLarge
 from .errors import FlashValueError as FlashValueError
@@ -11,6 +12,8 @@ from .extension import Scopes as Scopes
 from .flash import Flash as Flash
 from .flash import flash as flash
 from .interface import ScopesSessionInterface as ScopesSessionInterface
+from .named import Sessions as Sessions
+from .named import sessions as sessions
 from .session import ScopesSession as ScopesSession
 from .session.devices import Device as Device
 from .stores import FileSystemSessionStore as FileSystemSessionStore

@@ -10,23 +10,30 @@ import warnings
 
 from flask import current_app
 from flask import has_request_context
+from flask import request
 from flask import session
 
+from .checks import SCOPE_OPTIONS
+from .checks import weak_key_reason
 from .cli import scopes_cli
+from .errors import ConfigurationError
 from .errors import ScopesError
 from .errors import WeakSecretKeyWarning
 from .flash.helpers import flash_context
 from .interface import ScopesSessionInterface
 from .login import connect as connect_flask_login
+from .named import opened
+from .named import sessions_context
 from .session.devices import Device
 from .session.devices import Devices
 from .session.mapping import ScopesSession
 from .settings import DEFAULTS
 from .settings import Settings
-from .settings import weak_key_reason
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Flask
+
+    from .session.revocation import Revocations
 
 
 class Scopes:
@@ -57,8 +64,55 @@ class Scopes:
         self, app: Flask | None = None, *, clock: t.Callable[[], float] | None = None
     ) -> None:
         self.clock = clock or time.time
+        self._declared: dict[str, dict[str, t.Any]] = {}
+        self._initialised = False
         if app is not None:
             self.init_app(app)
+
+    def add_session(self, name: str, **options: t.Any) -> None:
+        """Declare a named session scope, reached in views and templates as
+        ``sessions[name]`` or ``sessions.name`` (see
+        :data:`~flask_scopes.sessions`).
+
+        .. code-block:: python
+
+            scopes.add_session(
+                "prefs", permanent=True, lifetime=timedelta(days=365), store=None
+            )
+
+        Each app set up with this extension afterwards gets the scope. An
+        app's own :data:`SCOPES_SESSIONS` entry of the same name overrides
+        the options given here, option by option. The options are checked
+        by :meth:`init_app`.
+
+        :param name: The scope's name: a letter, then letters, digits and
+            ``_``; not ``"session"``.
+        :param options: The scope's options, as in :data:`SCOPES_SESSIONS`:
+            ``cookie_name``, ``cookie_domain``, ``cookie_path``,
+            ``cookie_httponly``, ``cookie_secure``, ``cookie_samesite``,
+            ``cookie_partitioned``, ``refresh_each_request``, ``permanent``,
+            ``lifetime``, ``idle_timeout``, ``absolute_timeout``,
+            ``max_cookie_size``, ``store``, ``store_ttl``,
+            ``store_max_size``, ``revocation_store``, ``encrypt``,
+            ``encrypt_accept_signed``.
+        :raises ScopesError: Called after :meth:`init_app`.
+        :raises ConfigurationError: An unknown option.
+
+        .. versionadded:: 0.2
+        """
+        if self._initialised:
+            raise ScopesError(
+                f"add_session({name!r}) must be called before init_app: the"
+                " apps already set up would not have the scope."
+            )
+        unknown = sorted(set(options) - set(SCOPE_OPTIONS))
+        if unknown:
+            raise ConfigurationError(
+                f"add_session({name!r})",
+                f"unknown option(s) {', '.join(unknown)}; the options are"
+                f" {', '.join(sorted(SCOPE_OPTIONS))}.",
+            )
+        self._declared[name] = dict(options)
 
     def init_app(self, app: Flask) -> None:
         """Set up ``app``: set the ``SCOPES_*`` defaults, check the
@@ -70,14 +124,30 @@ class Scopes:
         :param app: The app.
         :raises ConfigurationError: A setting that can't work, such as a
             ``__Host-`` cookie name with a ``Domain``.
+        :raises ScopesError: ``app`` is a Quart app.
 
         .. versionchanged:: 0.2
+            Refuses a Quart app. Gives templates ``sessions``, and adds the
+            scopes declared with :meth:`add_session` to
+            :data:`SCOPES_SESSIONS`.
             Warns with :class:`~flask_scopes.WeakSecretKeyWarning` when
             ``SECRET_KEY`` is obviously weak.
             Connects to Flask-Login's signals.
         """
+        refuse_async(app)
+        self._initialised = True
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
+        named = app.config["SCOPES_SESSIONS"]
+        if isinstance(named, t.Mapping):
+            # A mapping of the app's own, never the shared default.
+            merged = {name: dict(options) for name, options in self._declared.items()}
+            for name, options in named.items():
+                if isinstance(options, t.Mapping):
+                    merged[name] = {**merged.get(name, {}), **options}
+                else:
+                    merged[name] = options
+            app.config["SCOPES_SESSIONS"] = merged
         settings = Settings.from_app(app)
         weakness = weak_key_reason(settings.secret_key)
         if weakness is not None:
@@ -92,8 +162,9 @@ class Scopes:
         interface = self.session_interface_class(clock=self.clock)
         app.session_interface = interface
         processors = app.template_context_processors.setdefault(None, [])
-        if flash_context not in processors:
-            processors.append(flash_context)
+        for processor in (flash_context, sessions_context):
+            if processor not in processors:
+                processors.append(processor)
         app.cli.add_command(scopes_cli)
         app.extensions["scopes"] = self
         connect_flask_login(app)
@@ -105,6 +176,11 @@ class Scopes:
         """End every session bound to the user with
         :meth:`~flask_scopes.ScopesSession.bind_user`, on every device:
         "sign out everywhere", or after a password change.
+
+        With named session scopes, it writes the new epoch into every
+        revocation store among the scopes (``flask.session`` and each
+        named scope with a store or a revocation store), so a session bound
+        in any scope ends.
 
         It writes a new revocation epoch for the user; sessions bound
         before it are empty from their next request on. This needs a store:
@@ -122,18 +198,30 @@ class Scopes:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
         runtime = self.interface(app).runtime(app)
         if has_request_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
-            # Load the current request's session while it is still valid,
-            # so that a bind_user that follows keeps its data.
+            # Load the current request's sessions while they are still
+            # valid, so that a bind_user that follows keeps their data.
             current = session._get_current_object()  # type: ignore[attr-defined]
             if isinstance(current, ScopesSession):
                 current._load()
-        if runtime.revocations is None:
+            for named in opened(request._get_current_object()).values():  # type: ignore[attr-defined]
+                named._load()
+        # One epoch per store, with the longest window of the scopes that
+        # share it.
+        by_store: dict[int, Revocations] = {}
+        for scope in (runtime.session, *runtime.named.values()):
+            found = scope.revocations
+            if found is not None:
+                kept = by_store.get(id(found.store))
+                if kept is None or found.window > kept.window:
+                    by_store[id(found.store)] = found
+        if not by_store:
             raise ScopesError(
                 "revoke_user needs a store to keep revocations in: set"
                 " SCOPES_SESSION_STORE, or SCOPES_REVOCATION_STORE to keep"
                 " the session in the cookie."
             )
-        runtime.revocations.revoke(str(user_id))
+        for revocations in by_store.values():
+            revocations.revoke(str(user_id))
         if runtime.devices is not None:
             runtime.devices.forget_user(str(user_id))
 
@@ -215,3 +303,22 @@ class Scopes:
                 " extension: call scopes.init_app(app)."
             )
         return found
+
+
+def refuse_async(app: t.Any) -> None:
+    """Refuse an app flask-scopes can't serve: a Quart app (Pallets' async
+    Flask), which has no WSGI environ and awaits its session interface.
+    Quart is detected by the app's class, without importing Quart.
+
+    :raises ScopesError: ``app`` is a Quart app.
+
+    .. versionadded:: 0.2
+    """
+    for cls in type(app).__mro__:
+        if cls.__module__.split(".")[0] == "quart":
+            raise ScopesError(
+                f"{type(app).__name__} is a Quart app: flask-scopes supports"
+                " Flask (WSGI) apps only. Its session and flash work with"
+                " Flask's request cycle and a WSGI environ, which Quart does"
+                " not have."
+            )

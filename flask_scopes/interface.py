@@ -15,17 +15,21 @@ from flask.sessions import SessionInterface
 
 from .codecs.crypto import CipherRing
 from .codecs.crypto import EncryptedSessionCodec
+from .codecs.crypto import SESSION_ENCRYPTION_INFO
+from .codecs.signing import scope_salt
 from .codecs.signing import SESSION_SALT
 from .codecs.tagged import largest_keys
 from .codecs.tags import SessionSerializer
 from .cookies import CookiePolicy
 from .cookies import vary_cookie
 from .errors import ConfigurationError
+from .errors import FlashTooLarge
 from .errors import SessionStoreUnavailable
 from .errors import SessionTooLarge
 from .flash.codec import FlashCodec
 from .flash.context import save_flash as save_flash_cookie
 from .flash.scope import FlashScope
+from .named import opened
 from .runtime import Runtime
 from .session.mapping import ScopesSession
 from .session.null import NullScopesSession
@@ -33,6 +37,10 @@ from .session.timing import CheckTimes
 from .session.timing import TimeRules
 from .settings import Settings
 from .settings import snapshot
+from .signals import flash_too_large
+from .signals import send
+from .signals import session_too_large
+from .signals import store_unavailable
 from .stores import open_store
 from .stores import RedisSessionStore
 from .stores import SessionStore
@@ -42,6 +50,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from flask.sessions import SessionMixin
     from flask.wrappers import Request
     from flask.wrappers import Response
+
+    from .session.scope import SessionScope
 
 logger = logging.getLogger("flask_scopes")
 
@@ -109,9 +119,13 @@ class ScopesSessionInterface(SessionInterface):
         is set.
 
         :param keys: The current secret key, then the fallbacks.
+
+        .. versionchanged:: 0.2
+            A named scope's keys are derived with a label of its own.
         """
+        info = scope_salt(SESSION_ENCRYPTION_INFO, settings.scope)
         return EncryptedSessionCodec(
-            CipherRing(keys[0], keys[1:]),
+            CipherRing(keys[0], keys[1:], info),
             settings.max_cookie_size,
             self.max_inflated_size,
             self.serializer,
@@ -154,7 +168,10 @@ class ScopesSessionInterface(SessionInterface):
         if session.modified or getattr(session, "reissue", False):
             return True
         runtime = getattr(session, "runtime", None) or self.runtime(app)
-        return session.permanent and runtime.settings.refresh_each_request
+        settings = runtime.settings
+        return (
+            session.permanent or settings.permanent
+        ) and settings.refresh_each_request
 
     # -- opening -----------------------------------------------------------
 
@@ -210,6 +227,12 @@ class ScopesSessionInterface(SessionInterface):
     def save_session(
         self, app: Flask, session: SessionMixin, response: Response
     ) -> None:
+        """Save the flash, the named sessions the request opened, then
+        ``flask.session``, into the response.
+
+        .. versionchanged:: 0.2
+            Saves the named sessions.
+        """
         runtime = getattr(session, "runtime", None) or self.runtime(app)
         if session.accessed:
             vary_cookie(response)
@@ -218,8 +241,14 @@ class ScopesSessionInterface(SessionInterface):
         except SessionStoreUnavailable as e:
             # A flash too large for its cookie could not go to the store.
             logger.error("%s", e, exc_info=e.original)
+            if store_unavailable.receivers:
+                send(store_unavailable, scope=runtime.settings.scope, error=e)
             self.store_failed(response, e)
             return
+        if runtime.named and has_request_context():
+            request = current_request._get_current_object()  # type: ignore[attr-defined]
+            for named in opened(request).values():
+                self.save_named(app, named, response)
         if not isinstance(session, ScopesSession) or not session.loaded:
             return
         error = session.store_error
@@ -236,11 +265,59 @@ class ScopesSessionInterface(SessionInterface):
         if scope.server is None:
             self.save_cookie(app, runtime, session, response)
             return
+        self.save_server(scope, session, response)
+
+    def save_named(
+        self, app: Flask, session: ScopesSession, response: Response
+    ) -> None:
+        """Save one named scope's session (see
+        :data:`~flask_scopes.sessions`) into the response, as
+        :meth:`save_session` saves ``flask.session``.
+
+        .. versionadded:: 0.2
+        """
+        if session.accessed:
+            vary_cookie(response)
+        if not session.loaded or isinstance(session, NullScopesSession):
+            return
+        error = session.store_error
+        if isinstance(error, SessionStoreUnavailable):
+            # As for flask.session: an outage Flask answered with a 500
+            # becomes the outage's 503.
+            if response.status_code == 500:
+                self.store_failed(response, error)
+            return
+        scope: SessionScope = session.runtime
+        if scope.server is not None:
+            self.save_server(scope, session, response)
+            return
+        assert scope.cookies is not None
+        scope.cookies.save(
+            session, response, app, self.should_set_cookie, self.cookie_too_large
+        )
+
+    def save_server(
+        self, scope: SessionScope, session: ScopesSession, response: Response
+    ) -> None:
+        """Save a session of a scope kept in a store: a store that can't be
+        reached turns the response into a 503 (:meth:`store_failed`).
+
+        .. versionadded:: 0.2
+        """
+        assert scope.server is not None
         try:
             scope.server.save(session, response)
         except SessionStoreUnavailable as e:
             logger.error("%s", e, exc_info=e.original)
+            if store_unavailable.receivers:
+                send(store_unavailable, scope=scope.settings.scope, error=e)
             self.store_failed(response, e)
+        except SessionTooLarge as e:
+            if session_too_large.receivers:
+                send(
+                    session_too_large, scope=scope.settings.scope, error=e, raised=True
+                )
+            raise
 
     def store_failed(self, response: Response, error: SessionStoreUnavailable) -> None:
         """Turn the response into the error's ``503 Service Unavailable``
@@ -265,7 +342,12 @@ class ScopesSessionInterface(SessionInterface):
         """
         if has_request_context():
             request = current_request._get_current_object()  # type: ignore[attr-defined]
-            save_flash_cookie(request, runtime, response)
+            try:
+                save_flash_cookie(request, runtime, response)
+            except FlashTooLarge as e:
+                if flash_too_large.receivers:
+                    send(flash_too_large, error=e)
+                raise
 
     def save_cookie(
         self, app: Flask, runtime: Runtime, session: ScopesSession, response: Response
@@ -296,6 +378,9 @@ class ScopesSessionInterface(SessionInterface):
         error = SessionTooLarge(
             size, limit, largest_keys(session, tags=self.serializer)
         )
+        if session_too_large.receivers:
+            scope = session.scope_name
+            send(session_too_large, scope=scope, error=error, raised=session.modified)
         if session.modified:
             raise error from None
         logger.warning("The unchanged session cookie was not written again: %s", error)

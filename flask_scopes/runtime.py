@@ -16,6 +16,7 @@ from .codecs.flask_format import FlaskCookieReader
 from .codecs.signed import CookieCodec
 from .codecs.signed import SessionCodec
 from .codecs.signing import KeyRing
+from .codecs.signing import scope_salt
 from .codecs.signing import SESSION_ID_SALT
 from .codecs.tags import SessionSerializer
 from .flash.bridge import flash_bridge
@@ -84,6 +85,10 @@ class Runtime:
         self.clock = parts.clock
         #: The session scope behind ``flask.session``.
         self.session = self.session_scope(parts, settings)
+        #: The named session scopes (:data:`SCOPES_SESSIONS`), by name.
+        self.named = {
+            named.scope: self.session_scope(parts, named) for named in settings.sessions
+        }
         #: The policy the flash cookie is written with.
         self.flash_cookie = parts.flash_cookie_policy(settings)
         #: The class of each request's flash scope.
@@ -106,16 +111,21 @@ class Runtime:
     @staticmethod
     def session_scope(parts: Parts, settings: Settings) -> SessionScope:
         """Resolve one session scope's settings into its cookie policy,
-        codecs, store and mode."""
+        codecs, store and mode. A named scope signs with a salt of its own
+        (:func:`~flask_scopes.codecs.signing.scope_salt`).
+
+        .. versionchanged:: 0.2
+            Builds named scopes too.
+        """
         policy = parts.session_cookie_policy(settings)
         store = None
         if settings.store is not None:
-            store = parts.session_store(settings.store, "SCOPES_SESSION_STORE")
+            key = settings.key("store", "SCOPES_SESSION_STORE")
+            store = parts.session_store(settings.store, key)
         revocation_store = store
         if settings.revocation_store is not None:
-            revocation_store = parts.session_store(
-                settings.revocation_store, "SCOPES_REVOCATION_STORE"
-            )
+            key = settings.key("revocation_store", "SCOPES_REVOCATION_STORE")
+            revocation_store = parts.session_store(settings.revocation_store, key)
         refs = UserRefs(
             ()
             if settings.secret_key is None
@@ -129,7 +139,8 @@ class Runtime:
         if settings.secret_key is None:
             return SessionScope(settings, policy, None, store, revocations, None)
         keys = (settings.secret_key, *settings.fallback_keys)
-        ring = KeyRing(keys[0], keys[1:], parts.salt, parts.digest_method)
+        salt = scope_salt(parts.salt, settings.scope)
+        ring = KeyRing(keys[0], keys[1:], salt, parts.digest_method)
         tags = parts.serializer
         signed = SessionCodec(
             ring, settings.max_cookie_size, parts.max_inflated_size, tags
@@ -165,7 +176,7 @@ class Runtime:
             ids = KeyRing(
                 settings.secret_key,
                 settings.fallback_keys,
-                SESSION_ID_SALT,
+                scope_salt(SESSION_ID_SALT, settings.scope),
                 parts.digest_method,
             )
             server = ServerSessions(

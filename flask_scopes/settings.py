@@ -5,50 +5,34 @@ into a :class:`Settings` once, and again whenever one of them changes.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import re
 import typing as t
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cachelib import BaseCache
-
+from .checks import as_cookie_name
+from .checks import as_fallbacks
+from .checks import as_optional_seconds
+from .checks import as_positive_int
+from .checks import as_samesite
+from .checks import as_seconds
+from .checks import as_secret
+from .checks import as_store
+from .checks import MIN_SECRET_BYTES  # noqa: F401 (re-exported)
+from .checks import PLACEHOLDER_KEYS  # noqa: F401 (re-exported)
+from .checks import SAME_AS_LIFETIME
+from .checks import SCOPE_OPTIONS
+from .checks import weak_key_reason  # noqa: F401 (re-exported)
 from .codecs.crypto import require_cryptography
 from .errors import ConfigurationError
-from .stores import check_url
-from .stores import is_redis_client
-from .stores import SessionStore
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Config
     from flask import Flask
 
 _FROM_CONFIG: t.Any = object()
-
-
-class _Lifetime:
-    """The type of :data:`SAME_AS_LIFETIME`."""
-
-    _instance: _Lifetime | None = None
-
-    def __new__(cls) -> _Lifetime:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "SAME_AS_LIFETIME"
-
-    def __reduce__(self) -> str:
-        return "SAME_AS_LIFETIME"
-
-
-#: The default of ``SCOPES_SESSION_IDLE_TIMEOUT``: an idle limit equal to
-#: ``PERMANENT_SESSION_LIFETIME``, for every session, permanent or not. It
-#: tells "not set" apart from an explicit ``None``, which means no limit.
-#:
-#: .. versionadded:: 0.2
-SAME_AS_LIFETIME: t.Any = _Lifetime()
 
 #: The ``SCOPES_*`` keys and their defaults. :meth:`Scopes.init_app` sets
 #: each one with ``app.config.setdefault``.
@@ -68,6 +52,7 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_REVOCATION_STORE": None,
     "SCOPES_SESSION_ENCRYPT": False,
     "SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED": True,
+    "SCOPES_SESSIONS": {},
     "SCOPES_DEVICES": False,
     "SCOPES_DEVICES_USER_AGENT": False,
     "SCOPES_DEVICES_IP": False,
@@ -93,7 +78,10 @@ FLASK_KEYS = (
 #: Every key whose change makes the settings be resolved again.
 WATCHED_KEYS = FLASK_KEYS + tuple(DEFAULTS)
 
-_SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
+
+#: The name of the default session scope, ``flask.session``.
+DEFAULT_SCOPE = "session"
+_SCOPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 
 _watched = operator.itemgetter(*WATCHED_KEYS)
@@ -167,9 +155,24 @@ class Settings:
     revocation_store: t.Any
     encrypt: bool
     encrypt_accept_signed: bool
+    #: The scope's name: ``"session"`` for ``flask.session``, else the name
+    #: a named scope was declared with.
+    scope: str = DEFAULT_SCOPE
+    #: Whether every session of the scope is permanent, without setting
+    #: ``session.permanent`` (named scopes' ``permanent`` option).
+    permanent: bool = False
+    #: The settings of each named session scope (:data:`SCOPES_SESSIONS`).
+    sessions: tuple[Settings, ...] = ()
     devices: bool = False
     devices_user_agent: bool = False
     devices_ip: bool = False
+    #: Whether :attr:`idle_timeout` was left to follow the lifetime
+    #: (:data:`SAME_AS_LIFETIME`), so that a named scope with a lifetime of
+    #: its own gets an idle limit of its own.
+    idle_follows_lifetime: bool = False
+    #: Whether :attr:`store_ttl` was left unset, so that it follows the
+    #: scope's idle limit, or its lifetime without one.
+    store_ttl_follows: bool = False
     flask_login: bool = True
 
     @classmethod
@@ -199,7 +202,7 @@ class Settings:
             return get(name, DEFAULTS.get(name))
 
         path = get("SESSION_COOKIE_PATH") or get("APPLICATION_ROOT") or "/"
-        lifetime = _seconds(
+        lifetime = as_seconds(
             get("PERMANENT_SESSION_LIFETIME", timedelta(days=31)),
             "PERMANENT_SESSION_LIFETIME",
         )
@@ -207,49 +210,53 @@ class Settings:
         idle_timeout = (
             lifetime
             if idle is SAME_AS_LIFETIME
-            else _optional_seconds(idle, "SCOPES_SESSION_IDLE_TIMEOUT")
+            else as_optional_seconds(idle, "SCOPES_SESSION_IDLE_TIMEOUT")
         )
         store_ttl = key("SCOPES_SESSION_STORE_TTL")
         settings = cls(
-            secret_key=_secret(secret_key, "SECRET_KEY"),
-            fallback_keys=_fallbacks(get("SECRET_KEY_FALLBACKS")),
-            cookie_name=_cookie_name(get("SESSION_COOKIE_NAME"), "SESSION_COOKIE_NAME"),
+            secret_key=as_secret(secret_key, "SECRET_KEY"),
+            fallback_keys=as_fallbacks(get("SECRET_KEY_FALLBACKS")),
+            cookie_name=as_cookie_name(
+                get("SESSION_COOKIE_NAME"), "SESSION_COOKIE_NAME"
+            ),
             cookie_domain=get("SESSION_COOKIE_DOMAIN") or None,
             cookie_path=str(path),
             cookie_httponly=bool(get("SESSION_COOKIE_HTTPONLY", True)),
             cookie_secure=bool(get("SESSION_COOKIE_SECURE", False)),
-            cookie_samesite=_samesite(get("SESSION_COOKIE_SAMESITE")),
+            cookie_samesite=as_samesite(get("SESSION_COOKIE_SAMESITE")),
             cookie_partitioned=bool(get("SESSION_COOKIE_PARTITIONED", False)),
             refresh_each_request=bool(get("SESSION_REFRESH_EACH_REQUEST", True)),
             permanent_lifetime=lifetime,
-            max_cookie_size=_positive_int(
+            max_cookie_size=as_positive_int(
                 key("SCOPES_MAX_COOKIE_SIZE"), "SCOPES_MAX_COOKIE_SIZE"
             ),
             idle_timeout=idle_timeout,
-            absolute_timeout=_optional_seconds(
+            absolute_timeout=as_optional_seconds(
                 key("SCOPES_SESSION_ABSOLUTE_TIMEOUT"),
                 "SCOPES_SESSION_ABSOLUTE_TIMEOUT",
             ),
             accept_flask_cookies=bool(key("SCOPES_SESSION_ACCEPT_FLASK_COOKIES")),
-            flash_cookie_name=_cookie_name(
+            flash_cookie_name=as_cookie_name(
                 key("SCOPES_FLASH_COOKIE_NAME"), "SCOPES_FLASH_COOKIE_NAME"
             ),
             flash_signed=bool(key("SCOPES_FLASH_SIGNED")),
-            flash_max_age=_seconds(key("SCOPES_FLASH_MAX_AGE"), "SCOPES_FLASH_MAX_AGE"),
+            flash_max_age=as_seconds(
+                key("SCOPES_FLASH_MAX_AGE"), "SCOPES_FLASH_MAX_AGE"
+            ),
             flash_strict=bool(key("SCOPES_FLASH_STRICT")),
-            store=_store(key("SCOPES_SESSION_STORE"), "SCOPES_SESSION_STORE"),
+            store=as_store(key("SCOPES_SESSION_STORE"), "SCOPES_SESSION_STORE"),
             # Unset, a browser-session entry lives as long as the session's
             # idle limit allows: the entry and the session end together.
             store_ttl=(
                 (idle_timeout or lifetime)
                 if store_ttl is None
-                else _seconds(store_ttl, "SCOPES_SESSION_STORE_TTL")
+                else as_seconds(store_ttl, "SCOPES_SESSION_STORE_TTL")
             ),
             migrate_cookies=bool(key("SCOPES_SESSION_MIGRATE_COOKIES")),
-            store_max_size=_positive_int(
+            store_max_size=as_positive_int(
                 key("SCOPES_SESSION_STORE_MAX_SIZE"), "SCOPES_SESSION_STORE_MAX_SIZE"
             ),
-            revocation_store=_store(
+            revocation_store=as_store(
                 key("SCOPES_REVOCATION_STORE"), "SCOPES_REVOCATION_STORE"
             ),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
@@ -257,9 +264,16 @@ class Settings:
             devices=bool(key("SCOPES_DEVICES")),
             devices_user_agent=bool(key("SCOPES_DEVICES_USER_AGENT")),
             devices_ip=bool(key("SCOPES_DEVICES_IP")),
+            idle_follows_lifetime=idle is SAME_AS_LIFETIME,
+            store_ttl_follows=store_ttl is None,
             flask_login=bool(key("SCOPES_FLASK_LOGIN")),
         )
-        settings._check_prefixes()
+        for config_key, name in (
+            ("SESSION_COOKIE_NAME", settings.cookie_name),
+            ("SCOPES_FLASH_COOKIE_NAME", settings.flash_cookie_name),
+        ):
+            settings._check_prefix(config_key, name)
+        settings._check_samesite()
         if settings.encrypt:
             require_cryptography()
         if settings.flash_cookie_name == settings.cookie_name:
@@ -268,184 +282,149 @@ class Settings:
                 f"{settings.cookie_name!r} is also the session cookie's name;"
                 " the two scopes need cookies of their own.",
             )
+        named = key("SCOPES_SESSIONS") or {}
+        if not isinstance(named, t.Mapping):
+            raise ConfigurationError(
+                "SCOPES_SESSIONS",
+                f"must be a mapping of scope names to options, not {named!r}.",
+            )
+        if named:
+            scopes: dict[str, Settings] = {}
+            for name, options in named.items():
+                scope = settings.named(name, options)
+                if scope.cookie_name in scopes:
+                    raise ConfigurationError(
+                        f"SCOPES_SESSIONS[{name!r}]['cookie_name']",
+                        f"{scope.cookie_name!r} is also the cookie of the"
+                        f" {scopes[scope.cookie_name].scope!r} scope; each"
+                        " scope needs a cookie of its own.",
+                    )
+                scopes[scope.cookie_name] = scope
+            settings = dataclasses.replace(settings, sessions=tuple(scopes.values()))
         return settings
 
-    def _check_prefixes(self) -> None:
-        for key, name in (
-            ("SESSION_COOKIE_NAME", self.cookie_name),
-            ("SCOPES_FLASH_COOKIE_NAME", self.flash_cookie_name),
-        ):
-            # Browsers match the prefixes without regard to case.
-            folded = name.lower()
-            if folded.startswith("__host-"):
-                if self.cookie_domain:
-                    raise ConfigurationError(
-                        key,
-                        f"a cookie named {name!r} must not have a Domain, but"
-                        f" SESSION_COOKIE_DOMAIN is {self.cookie_domain!r}.",
-                    )
-                if self.cookie_path != "/":
-                    raise ConfigurationError(
-                        key,
-                        f"a cookie named {name!r} must have Path=/, but the"
-                        f" path is {self.cookie_path!r} (SESSION_COOKIE_PATH"
-                        " or APPLICATION_ROOT).",
-                    )
-            if folded.startswith(("__host-", "__secure-")) and not self.cookie_secure:
+    def key(self, option: str, config_key: str) -> str:
+        """The name of a setting in error messages: the configuration key
+        for ``flask.session``, the option for a named scope.
+
+        :param option: The named scopes' option.
+        :param config_key: The default scope's configuration key.
+        """
+        if self.scope == DEFAULT_SCOPE:
+            return config_key
+        return f"SCOPES_SESSIONS[{self.scope!r}][{option!r}]"
+
+    def _check_prefix(self, key: str, name: str) -> None:
+        # Browsers match the prefixes without regard to case.
+        folded = name.lower()
+        if folded.startswith("__host-"):
+            if self.cookie_domain:
                 raise ConfigurationError(
                     key,
-                    f"a cookie named {name!r} must be Secure: set"
-                    " SESSION_COOKIE_SECURE = True.",
+                    f"a cookie named {name!r} must not have a Domain, but"
+                    f" {self.key('cookie_domain', 'SESSION_COOKIE_DOMAIN')} is"
+                    f" {self.cookie_domain!r}.",
                 )
-        if self.cookie_samesite == "None" and not self.cookie_secure:
+            if self.cookie_path != "/":
+                raise ConfigurationError(
+                    key,
+                    f"a cookie named {name!r} must have Path=/, but the"
+                    f" path is {self.cookie_path!r} ("
+                    f"{self.key('cookie_path', 'SESSION_COOKIE_PATH')}"
+                    " or APPLICATION_ROOT).",
+                )
+        if folded.startswith(("__host-", "__secure-")) and not self.cookie_secure:
             raise ConfigurationError(
-                "SESSION_COOKIE_SAMESITE",
-                "SameSite=None needs Secure: browsers drop such a cookie"
-                " without it. Set SESSION_COOKIE_SECURE = True, or use 'Lax'.",
+                key,
+                f"a cookie named {name!r} must be Secure: set"
+                f" {self.key('cookie_secure', 'SESSION_COOKIE_SECURE')} = True.",
             )
 
+    def _check_samesite(self) -> None:
+        if self.cookie_samesite == "None" and not self.cookie_secure:
+            raise ConfigurationError(
+                self.key("cookie_samesite", "SESSION_COOKIE_SAMESITE"),
+                "SameSite=None needs Secure: browsers drop such a cookie"
+                f" without it. Set {self.key('cookie_secure', 'SESSION_COOKIE_SECURE')}"
+                " = True, or use 'Lax'.",
+            )
 
-#: The fewest bytes a ``SECRET_KEY`` should hold; ``flask scopes secret``
-#: makes keys of 48 random bytes.
-MIN_SECRET_BYTES = 32
+    def named(self, name: t.Any, options: t.Any) -> Settings:
+        """The settings of a named session scope: these settings, with the
+        scope's options over them, validated by the same rules.
 
-#: Keys that are placeholders, however long, compared in lower case and
-#: without spaces, dashes, underscores and dots.
-PLACEHOLDER_KEYS = frozenset(
-    {
-        "",
-        "dev",
-        "development",
-        "secret",
-        "secretkey",
-        "changeme",
-        "changethis",
-        "replaceme",
-        "yoursecretkey",
-        "mysecretkey",
-        "test",
-        "testing",
-        "password",
-        "default",
-        "key",
-        "outputofflaskscopessecret",
-    }
-)
+        A named scope starts from the default scope's settings (cookie
+        attributes, lifetime, timeouts, size limits, store, encryption),
+        except that its cookie is named after the scope and Flask's own
+        cookies are never read into it.
 
+        :param name: The scope's name: a letter, then letters, digits and
+            ``_``, at most 64 characters; not ``"session"``.
+        :param options: The scope's options, each named in
+            :data:`SCOPE_OPTIONS`.
+        :raises ConfigurationError: An unknown option, or a value that
+            can't work.
 
-def weak_key_reason(key: bytes | None) -> str | None:
-    """Why ``key`` is obviously weak as a ``SECRET_KEY``, or ``None`` when it
-    is long enough and not a known placeholder. Only the obvious is caught:
-    a long key can still be weak if it is not random.
-
-    .. versionadded:: 0.2
-
-    :param key: The resolved key, as :attr:`Settings.secret_key` holds it.
-    """
-    if key is None:
-        return None
-    folded = re.sub(rb"[\s._-]+", b"", key.lower())
-    if folded.decode("utf-8", "replace") in PLACEHOLDER_KEYS:
-        return "is a placeholder"
-    if len(key) < MIN_SECRET_BYTES:
-        return f"is {len(key)} bytes long, shorter than {MIN_SECRET_BYTES}"
-    if len(set(key)) < 8:
-        return f"holds only {len(set(key))} different characters"
-    return None
-
-
-def _secret(value: t.Any, key: str) -> bytes | None:
-    if value is None or value == "" or value == b"":
-        return None
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, bytes):
-        return value
-    raise ConfigurationError(
-        key, f"a secret key must be str or bytes, not {type(value).__name__}."
-    )
-
-
-def _fallbacks(value: t.Any) -> tuple[bytes, ...]:
-    if not value:
-        return ()
-    if isinstance(value, (str, bytes)):
-        raise ConfigurationError(
-            "SECRET_KEY_FALLBACKS",
-            "must be a list of keys, not a single key: write"
-            " SECRET_KEY_FALLBACKS = [old_key], or every character would"
-            " count as a key.",
-        )
-    keys = []
-    for item in value:
-        key = _secret(item, "SECRET_KEY_FALLBACKS")
-        if key is None:
-            raise ConfigurationError("SECRET_KEY_FALLBACKS", "holds an empty key.")
-        keys.append(key)
-    return tuple(keys)
-
-
-def _cookie_name(value: t.Any, key: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigurationError(key, f"must be a non-empty str, not {value!r}.")
-    bad = set(value) & set(' \t\r\n;,="\\()<>@:/[]?{}')
-    if bad or not value.isascii() or not value.isprintable():
-        raise ConfigurationError(
-            key, f"{value!r} is not a valid cookie name (characters {sorted(bad)})."
-        )
-    return value
-
-
-def _samesite(value: t.Any) -> str | None:
-    # Flask's default, None, means Lax here: cookies are SameSite=Lax out of
-    # the box. False sends no SameSite attribute at all.
-    if value is None:
-        return "Lax"
-    if value is False:
-        return None
-    if isinstance(value, str) and value.lower() in _SAMESITE:
-        return _SAMESITE[value.lower()]
-    raise ConfigurationError(
-        "SESSION_COOKIE_SAMESITE",
-        f"must be 'Strict', 'Lax', 'None' or False, not {value!r}.",
-    )
-
-
-def _seconds(value: t.Any, key: str) -> int:
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        raise ConfigurationError(
-            key, f"must be a number of seconds or a timedelta, not {value!r}."
-        )
-    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
-        raise ConfigurationError(key, f"must be positive and finite, not {value!r}.")
-    return max(1, int(seconds))
-
-
-def _optional_seconds(value: t.Any, key: str) -> int | None:
-    if value is None or value is False:
-        return None
-    return _seconds(value, key)
-
-
-def _store(value: t.Any, key: str) -> t.Any:
-    store_types = (BaseCache, SessionStore)
-    if value is None or isinstance(value, store_types) or is_redis_client(value):
-        return value
-    if isinstance(value, str):
-        try:
-            check_url(value)
-        except ValueError as e:
-            raise ConfigurationError(key, str(e)) from None
-        return value
-    message = "must be None, a cachelib cache, a Redis client, a SessionStore"
-    raise ConfigurationError(key, f"{message} or a URL, not {value!r}.")
-
-
-def _positive_int(value: t.Any, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigurationError(key, f"must be a positive int, not {value!r}.")
-    return value
+        .. versionadded:: 0.2
+        """
+        where = f"SCOPES_SESSIONS[{name!r}]"
+        if (
+            not isinstance(name, str)
+            or not _SCOPE_NAME.fullmatch(name)
+            or name == DEFAULT_SCOPE
+        ):
+            raise ConfigurationError(
+                where,
+                "a scope's name is a letter, then letters, digits and '_', at"
+                f" most 64 characters, and not {DEFAULT_SCOPE!r}.",
+            )
+        if not isinstance(options, t.Mapping):
+            raise ConfigurationError(where, f"must be a mapping, not {options!r}.")
+        changes: dict[str, t.Any] = {
+            "scope": name,
+            "cookie_name": name,
+            "accept_flask_cookies": False,
+            "sessions": (),
+            # "Your devices" lists the default scope's sessions only.
+            "devices": False,
+            # Flask-Login signs users in and out of flask.session.
+            "flask_login": False,
+        }
+        for option, value in options.items():
+            found = SCOPE_OPTIONS.get(option)
+            if found is None:
+                raise ConfigurationError(
+                    where,
+                    f"unknown option {option!r}; the options are"
+                    f" {', '.join(sorted(SCOPE_OPTIONS))}.",
+                )
+            field, check = found
+            changes[field] = check(value, f"{where}[{option!r}]")
+        if "idle_timeout" in changes:
+            follows = changes["idle_timeout"] is SAME_AS_LIFETIME
+            changes["idle_follows_lifetime"] = follows
+        if changes.get("idle_follows_lifetime", self.idle_follows_lifetime):
+            # The idle limit follows the scope's own lifetime.
+            changes["idle_timeout"] = changes.get(
+                "permanent_lifetime", self.permanent_lifetime
+            )
+        if "store_ttl" in changes:
+            changes["store_ttl_follows"] = changes["store_ttl"] is None
+        if changes.get("store_ttl_follows", self.store_ttl_follows):
+            changes["store_ttl"] = changes.get(
+                "idle_timeout", self.idle_timeout
+            ) or changes.get("permanent_lifetime", self.permanent_lifetime)
+        settings = dataclasses.replace(self, **changes)
+        key = f"{where}['cookie_name']"
+        settings._check_prefix(key, settings.cookie_name)
+        settings._check_samesite()
+        taken = {self.cookie_name, self.flash_cookie_name}
+        if settings.cookie_name in taken:
+            raise ConfigurationError(
+                key,
+                f"{settings.cookie_name!r} is already another scope's cookie"
+                " name; each scope needs a cookie of its own.",
+            )
+        if settings.encrypt:
+            require_cryptography()
+        return settings

@@ -13,6 +13,7 @@ import os
 import pathlib
 import shutil
 import threading
+import time
 import typing as t
 
 import pytest
@@ -226,6 +227,36 @@ def test_visit_counter_counts(page: t.Any) -> None:
     first = int(page.inner_text("#visits"))
     page.reload()
     assert int(page.inner_text("#visits")) == first + 1
+
+
+def test_preferences_live_in_their_own_scope(page: t.Any) -> None:
+    sign_in(page)
+    page.click("#preferences-link")
+    page.wait_for_url("**/preferences")
+    assert page.inner_text("#current-theme") == "not chosen"
+    page.select_option("#prefs-theme", "dark")
+    with page.expect_response("**/preferences") as info:
+        page.click("#save-prefs")
+    # The post sets the prefs cookie alone: the sign-in session is untouched.
+    names = [value.split("=", 1)[0] for value in info.value.header_values("set-cookie")]
+    assert "prefs" in names
+    assert "session" not in names
+    page.wait_for_url("**/preferences")
+    assert page.inner_text(".flash.success") == "Preferences saved for a year."
+    assert page.inner_text("#current-theme") == "dark"
+    prefs = [c for c in page.context.cookies() if c["name"] == "prefs"]
+    assert len(prefs) == 1
+    assert prefs[0]["httpOnly"] is True
+    # Permanent for a year, unlike the browser-session sign-in cookie.
+    assert prefs[0]["expires"] - time.time() > 364 * 86400
+    session = session_cookie(page)
+    assert session is not None and session["expires"] == -1
+    # Signing out ends the session scope, not the preferences.
+    page.click("#logout")
+    page.wait_for_url("**/")
+    page.goto("/preferences")
+    assert page.inner_text("#current-theme") == "dark"
+    assert page.input_value("#prefs-theme") == "dark"
 
 
 def background(page: t.Any) -> str:

@@ -108,6 +108,23 @@ def test_visit_counter(app: Flask) -> None:
         assert f'id="visits">{expected}<' in client.get("/").text
 
 
+def test_preferences_stay_in_a_cookie_through_sign_out(app: Flask) -> None:
+    client = sign_in(app)
+    response = post(client, "/preferences", {"theme": "dark"})
+    assert response.status_code == 302
+    prefs = client.get_cookie("prefs")
+    assert prefs is not None
+    # In store mode too, the preferences are a cookie of their own.
+    assert prefs.expires is not None
+    post(client, "/logout")
+    page = client.get("/preferences")
+    assert '<strong id="current-theme">dark</strong>' in page.text
+    # The navigation lists the page, marked as the current one.
+    assert 'id="preferences-link" aria-current="page"' in page.text
+    refused = post(client, "/preferences", {"theme": "plaid"})
+    assert "Choose a theme." in client.get(refused.location).text
+
+
 def test_forms_need_the_csrf_token(app: Flask) -> None:
     client = app.test_client()
     refused = client.post("/login", data={"username": "eve", "password": "pw"})
@@ -208,7 +225,7 @@ def test_inspect_shows_the_session_cookie_and_the_store(app: Flask) -> None:
 
 def test_every_page_links_its_favicon_and_stylesheet(app: Flask) -> None:
     client = sign_in(app)
-    for path in ("/", "/login", "/settings", "/inspect"):
+    for path in ("/", "/login", "/settings", "/preferences", "/inspect"):
         page = client.get(path).text
         assert 'rel="icon"' in page
         assert 'name="viewport"' in page

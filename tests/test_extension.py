@@ -7,6 +7,7 @@ import warnings
 import pytest
 from flask import Flask
 from flask import session
+from quart import Quart
 
 from flask_scopes import ConfigurationError
 from flask_scopes import Scopes
@@ -97,6 +98,26 @@ def test_custom_interface_class(clock: t.Any) -> None:
     CustomScopes(app, clock=clock)
     assert type(app.session_interface) is Custom
     assert app.session_interface.clock is clock
+
+
+def test_a_quart_app_is_refused() -> None:
+    app = Quart(__name__)
+    app.config["SECRET_KEY"] = "k"
+    with pytest.raises(
+        ScopesError, match="Quart is a Quart app: flask-scopes supports"
+    ):
+        Scopes(app)
+    # Nothing was half set up.
+    assert "scopes" not in app.extensions
+    assert not isinstance(app.session_interface, ScopesSessionInterface)
+
+
+def test_a_quart_subclass_is_refused() -> None:
+    class Shop(Quart):
+        pass
+
+    with pytest.raises(ScopesError, match="Shop is a Quart app"):
+        Scopes().init_app(Shop(__name__))
 
 
 STRONG_KEY = "Zm9yIHRlc3RzIG9ubHk6IGEgbG9uZyBlbm91Z2gga2V5IHdpdGggbWFueSBjaGFycw"

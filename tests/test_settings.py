@@ -9,6 +9,7 @@ from flask import Flask
 from flask_scopes import ConfigurationError
 from flask_scopes import Scopes
 from flask_scopes.settings import DEFAULTS
+from flask_scopes.settings import SAME_AS_LIFETIME
 from flask_scopes.settings import Settings
 
 
@@ -222,3 +223,77 @@ def _app(**config: t.Any) -> Flask:
     app = Flask(__name__)
     app.config.update({"SECRET_KEY": "k", **config})
     return app
+
+
+def named(options: dict[str, t.Any], **config: t.Any) -> Settings:
+    (scope,) = resolve(SCOPES_SESSIONS={"prefs": options}, **config).sessions
+    return scope
+
+
+@pytest.mark.parametrize(
+    ("config", "options", "idle", "ttl"),
+    [
+        # The idle limit follows the scope's own lifetime, and the store
+        # entry's time to live the scope's own idle limit.
+        ({}, {}, 31 * 86400, 31 * 86400),
+        ({}, {"lifetime": 3600}, 3600, 3600),
+        ({}, {"lifetime": 3600, "idle_timeout": 600}, 600, 600),
+        ({}, {"lifetime": 3600, "idle_timeout": None}, None, 3600),
+        ({}, {"lifetime": 3600, "store_ttl": 60}, 3600, 60),
+        ({}, {"idle_timeout": SAME_AS_LIFETIME, "lifetime": 90}, 90, 90),
+        # An explicit default-scope limit is inherited as it is.
+        ({"SCOPES_SESSION_IDLE_TIMEOUT": 300}, {"lifetime": 3600}, 300, 300),
+        ({"SCOPES_SESSION_STORE_TTL": 120}, {"lifetime": 3600}, 3600, 120),
+        (
+            {"SCOPES_SESSION_STORE_TTL": 120},
+            {"store_ttl": None},
+            31 * 86400,
+            31 * 86400,
+        ),
+    ],
+)
+def test_a_named_scope_resolves_the_defaults_against_its_own_options(
+    config: dict[str, t.Any], options: dict[str, t.Any], idle: int | None, ttl: int
+) -> None:
+    scope = named(options, **config)
+    assert scope.idle_timeout == idle
+    assert scope.store_ttl == ttl
+
+
+def test_devices_are_the_default_scopes_alone() -> None:
+    settings = resolve(SCOPES_DEVICES=True, SCOPES_SESSIONS={"prefs": {}})
+    assert settings.devices is True
+    assert settings.sessions[0].devices is False
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        (
+            {"cookie_samesite": "None"},
+            r"SCOPES_SESSIONS\['prefs'\]\['cookie_samesite'\]: SameSite=None needs"
+            r" Secure.*SCOPES_SESSIONS\['prefs'\]\['cookie_secure'\] = True",
+        ),
+        ({"cookie_name": "__secure-prefs"}, r"must be Secure"),
+        (
+            {"cookie_name": "__HOST-prefs", "cookie_secure": True, "cookie_path": "/p"},
+            r"Path=/",
+        ),
+    ],
+)
+def test_a_named_scopes_cookie_passes_the_same_checks(
+    options: dict[str, t.Any], match: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        named(options)
+
+
+def test_a_named_scope_may_fix_what_the_default_scope_allows() -> None:
+    scope = named(
+        {"cookie_samesite": "None", "cookie_secure": True},
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    assert scope.cookie_samesite == "None"
+    # A secure default scope's SameSite=None is inherited.
+    scope = named({}, SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE="None")
+    assert (scope.cookie_samesite, scope.cookie_secure) == ("None", True)

@@ -27,6 +27,7 @@ from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSessionInterface
 
 from flask_scopes import Scopes
+from flask_scopes import sessions
 from flask_scopes import SessionValueError
 from flask_scopes.codecs.encoding import BadCookie
 from flask_scopes.codecs.tagged import dumps
@@ -409,6 +410,30 @@ def test_registered_tags_round_trip(scopes_app: t.Callable[[], Flask]) -> None:
     }
     found = round_trip(app, value)
     assert same(found, value), found
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_registered_tags_round_trip_in_a_named_scope(clock: t.Any, mode: str) -> None:
+    app = flask_app()
+    app.config.update(MODES[mode])
+    app.config["SCOPES_SESSIONS"] = {"cart": {}}
+    Scopes(app, clock=clock)
+    app.session_interface.serializer.register(TagMoney)  # type: ignore[attr-defined]
+    price = Money(1250, "EUR")
+
+    @app.get("/store")
+    def store() -> str:
+        sessions.cart["price"] = price
+        return "ok"
+
+    @app.get("/load")
+    def load() -> str:
+        return "same" if sessions.cart["price"] == price else "different"
+
+    client = app.test_client()
+    assert client.get("/store").status_code == 200
+    assert client.get_cookie("cart") is not None
+    assert client.get("/load").text == "same"
 
 
 @pytest.mark.usefixtures("real_clock")

@@ -144,7 +144,9 @@ class CipherRing:
                 return cipher.decrypt(nonce, body, associated), index
             except self._invalid_tag:
                 continue
-        raise BadCookie("no key opens it (changed, or sealed under another key)")
+        raise BadCookie(
+            "no key opens it (changed, or sealed under another key)", "bad_signature"
+        )
 
 
 class EncryptedSessionCodec:
@@ -215,7 +217,9 @@ class EncryptedSessionCodec:
         :raises BadCookie: Why the value was refused.
         """
         if len(value) > self.max_length:
-            raise BadCookie(f"{len(value)} characters, over {self.max_length}")
+            raise BadCookie(
+                f"{len(value)} characters, over {self.max_length}", "oversized"
+            )
         header, _, body = value.partition(".")
         if header != VERSION:
             raise BadCookie(f"unknown encrypted format {header[:8]!r}")

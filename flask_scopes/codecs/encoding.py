@@ -9,7 +9,18 @@ import zlib
 
 
 class BadCookie(Exception):
-    """Internal: why a cookie value was refused, for the debug log."""
+    """Internal: why a cookie value was refused, for the debug log.
+
+    :param message: What was wrong, for the log; never the cookie's value.
+    :param reason: The kind of refusal the
+        :data:`~flask_scopes.signals.cookie_refused` signal reports:
+        ``"malformed"``, ``"bad_signature"``, ``"oversized"`` or
+        ``"expired"``.
+    """
+
+    def __init__(self, message: str = "", reason: str = "malformed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class PayloadTooLarge(Exception):
@@ -52,5 +63,7 @@ def decompress(data: bytes, limit: int) -> bytes:
     except zlib.error as e:
         raise BadCookie(f"bad compressed data: {e}") from None
     if len(out) > limit or inflater.unconsumed_tail or not inflater.eof:
-        raise BadCookie(f"compressed data is truncated or inflates past {limit} bytes")
+        raise BadCookie(
+            f"compressed data is truncated or inflates past {limit} bytes", "oversized"
+        )
     return out

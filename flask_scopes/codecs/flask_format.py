@@ -60,17 +60,19 @@ class FlaskCookieReader:
         :raises BadCookie: Why the value was refused.
         """
         if len(value) > self.max_length:
-            raise BadCookie(f"{len(value)} characters, over {self.max_length}")
+            raise BadCookie(
+                f"{len(value)} characters, over {self.max_length}", "oversized"
+            )
         try:
             payload, signed = self.signer.unsign(
                 value, max_age=max_age, return_timestamp=True
             )
         except SignatureExpired:
             raise BadCookie(
-                "Flask cookie: older than PERMANENT_SESSION_LIFETIME"
+                "Flask cookie: older than PERMANENT_SESSION_LIFETIME", "expired"
             ) from None
         except BadSignature:
-            raise BadCookie("Flask cookie: bad signature") from None
+            raise BadCookie("Flask cookie: bad signature", "bad_signature") from None
         compressed = payload.startswith(b".")
         raw = b64decode(payload[compressed:].decode("ascii"))
         if compressed:

@@ -138,7 +138,9 @@ class SessionCodec:
             created, touched, data, index = seen
             return created, touched, data.copy(), index
         if len(value) > self.max_length:
-            raise BadCookie(f"{len(value)} characters, over {self.max_length}")
+            raise BadCookie(
+                f"{len(value)} characters, over {self.max_length}", "oversized"
+            )
         message, index = self.keys.unsign(value)
         header, _, body = message.partition(b".")
         try:

@@ -20,6 +20,21 @@ FLASH_SALT = b"flask-scopes.flash"
 SESSION_ID_SALT = b"flask-scopes.session-id"
 
 
+def scope_salt(salt: bytes, scope: str) -> bytes:
+    """The salt of one session scope: ``salt`` itself for ``flask.session``
+    (``"session"``), else ``salt`` with the scope's name appended, so that
+    a cookie of one scope never verifies (or opens) as another's.
+
+    :param salt: The purpose's salt, such as :data:`SESSION_SALT`.
+    :param scope: The scope's name.
+
+    .. versionadded:: 0.2
+    """
+    if scope == "session":
+        return salt
+    return salt + b"/" + scope.encode("ascii")
+
+
 class KeyRing:
     """Signs with the current key and verifies with it or a fallback.
 
@@ -75,4 +90,4 @@ class KeyRing:
             expected = self.signature(message, index).rstrip(b"=")
             if hmac.compare_digest(expected, signature):
                 return message, index
-        raise BadCookie("bad signature")
+        raise BadCookie("bad signature", "bad_signature")

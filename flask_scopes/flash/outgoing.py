@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import typing as t
 
+from ..signals import flash_dropped
+from ..signals import send
 from .codec import Batch
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -79,6 +81,8 @@ def fit(
             "Dropped %s flash that came in, to make room in the flash cookie",
             "a kept" if rank == KEPT else "an unread",
         )
+        if flash_dropped.receivers:
+            send(flash_dropped, reason="room")
         del batches[index]
     return None
 

@@ -19,6 +19,9 @@ from ..cookies import CookiePolicy
 from ..cookies import vary_cookie
 from ..errors import FlashTooLarge
 from ..errors import FlashValueError
+from ..signals import cookie_refused
+from ..signals import flash_dropped
+from ..signals import send
 from .codec import Batch
 from .codec import FlashCodec
 from .codec import largest_parts
@@ -168,11 +171,13 @@ class FlashScope:
                 if now - batch.created > settings.flash_max_age:
                     logger.debug("Dropped a flash past SCOPES_FLASH_MAX_AGE")
                     self.stale = True
+                    send(flash_dropped, reason="expired")
                 else:
                     live.append(batch)
             return live
         except BadCookie as e:
             logger.debug("Ignored the flash cookie: %s", e)
+            send(cookie_refused, scope="flash", reason=e.reason)
         except Exception:  # a cookie never causes a 500
             logger.debug("Ignored the flash cookie", exc_info=True)
         self.stale = True
@@ -383,9 +388,8 @@ class FlashScope:
         else:
             carried = []
             if self._incoming is None:
-                self.had_cookie = (
-                    self.runtime.settings.flash_cookie_name in self.cookies
-                )
+                name = self.runtime.settings.flash_cookie_name
+                self.had_cookie = name in self.cookies
         if self.outgoing:
             self.outgoing.created = now
             carried.append((self.outgoing, NEW))

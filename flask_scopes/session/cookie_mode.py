@@ -11,6 +11,9 @@ from ..codecs.encoding import BadCookie
 from ..codecs.encoding import PayloadTooLarge
 from ..cookies import one_value
 from ..cookies import vary_cookie
+from ..signals import send
+from ..signals import session_ended
+from ..signals import session_started
 from .entries import binding
 from .loading import loading
 
@@ -84,7 +87,7 @@ class CookieSessions:
     def load(self, values: list[str], session: ScopesSession) -> None:
         """Fill ``session`` from the request's cookie values. A bad cookie
         leaves it empty and new."""
-        with loading(session, "session cookie"):
+        with loading(session, "session cookie", self.settings.scope):
             created, touched, data, reissue = self.decode(values)
             session._adopt(data, created, touched, reissue)
 
@@ -113,7 +116,8 @@ class CookieSessions:
         else:
             raise BadCookie("not in the session cookie's format")
         now = int(self.clock())
-        self.check_times(settings, created, touched, now, bool(data.get("_permanent")))
+        permanent = settings.permanent or bool(data.get("_permanent"))
+        self.check_times(settings, created, touched, now, permanent)
         idle = settings.idle_timeout
         if idle is not None and now - touched >= idle * self.refresh_fraction:
             reissue = True
@@ -169,6 +173,8 @@ class CookieSessions:
             ):
                 policy.delete(response)
                 vary_cookie(response)
+                if not session.new and session_ended.receivers:
+                    send(session_ended, scope=self.settings.scope, reason="cleared")
             return
         if not should_set(app, session):
             return
@@ -182,7 +188,7 @@ class CookieSessions:
             too_large(session, e.size, self.max_inflated)
             return
         expires = None
-        if session.permanent:
+        if settings.permanent or session.permanent:
             expires = now + settings.permanent_lifetime
             if settings.absolute_timeout is not None:
                 expires = min(expires, created + settings.absolute_timeout)
@@ -192,6 +198,8 @@ class CookieSessions:
             return
         policy.set(response, header)
         vary_cookie(response)
+        if session.new and session_started.receivers:
+            send(session_started, scope=settings.scope)
         if device is not None:
             assert self.devices is not None and self.revocations is not None
             window = self.revocations.window

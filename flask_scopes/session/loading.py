@@ -10,6 +10,10 @@ from contextlib import contextmanager
 
 from ..codecs.encoding import BadCookie
 from ..errors import SessionStoreUnavailable
+from ..signals import cookie_refused
+from ..signals import send
+from ..signals import session_ended
+from ..signals import store_unavailable
 from .timing import SessionEnded
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -19,7 +23,9 @@ logger = logging.getLogger("flask_scopes")
 
 
 @contextmanager
-def loading(session: ScopesSession, what: str) -> t.Iterator[None]:
+def loading(
+    session: ScopesSession, what: str, scope: str = "session"
+) -> t.Iterator[None]:
     """Guard the loading of ``session`` from ``what`` (the cookie, or the
     store entry its id names), so that a cookie never causes an error:
 
@@ -30,6 +36,13 @@ def loading(session: ScopesSession, what: str) -> t.Iterator[None]:
         the cookie alone, with a debug log line;
     -   a store that can't be reached is logged as an error and raised: the
         client gets a 503 and nothing is overwritten.
+
+    Each case sends its signal (:mod:`flask_scopes.signals`).
+
+    :param scope: The scope's name, for the signals.
+
+    .. versionchanged:: 0.2
+        Sends signals.
     """
     try:
         yield
@@ -37,6 +50,8 @@ def loading(session: ScopesSession, what: str) -> t.Iterator[None]:
         # The client gets a bare 503: the log says which store and why.
         logger.error("%s", e, exc_info=e.original)
         session.unsaveable = True
+        if store_unavailable.receivers:
+            send(store_unavailable, scope=scope, error=e)
         # Kept, so that if the error is raised where Flask turns it into a
         # 500 (an after_request function), saving turns that into this 503.
         session.store_error = e
@@ -44,7 +59,13 @@ def loading(session: ScopesSession, what: str) -> t.Iterator[None]:
     except SessionEnded as e:
         logger.debug("The %s's session has ended: %s", what, e)
         session.ended = True
+        if session_ended.receivers:
+            send(session_ended, scope=scope, reason=e.reason)
     except BadCookie as e:
         logger.debug("Ignored the %s: %s", what, e)
+        if cookie_refused.receivers:
+            send(cookie_refused, scope=scope, reason=e.reason)
     except Exception:  # a cookie never causes a 500
         logger.debug("Ignored the %s", what, exc_info=True)
+        if cookie_refused.receivers:
+            send(cookie_refused, scope=scope, reason="malformed")

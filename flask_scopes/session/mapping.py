@@ -9,6 +9,10 @@ import typing as t
 
 from flask.sessions import SessionMixin
 
+from ..signals import send
+from ..signals import session_bound
+from ..signals import session_regenerated
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Request
 
@@ -102,6 +106,8 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     #: With a server-side store, whether the id cookie must be sent again
     #: although the id did not change: it was signed with a fallback key.
     resend_cookie = False
+    #: The name of the session's scope: ``"session"``, or a named scope's.
+    scope_name = "session"
     _accessed = False
 
     def __init__(self, loader: t.Callable[[ScopesSession], None] | None = None) -> None:
@@ -166,6 +172,12 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
             raise RuntimeError(
                 "flashed messages belong to a request: this session was not"
                 " opened by flask-scopes' session interface"
+            )
+        if not hasattr(runtime, "flash_bridge"):
+            # A named scope: the flash is reached through flask.session.
+            raise RuntimeError(
+                "flashed messages belong to flask.session, not to the named"
+                f" session scope {self.scope_name!r}"
             )
         bridge: FlashBridge = runtime.flash_bridge(self.request, runtime)
         return bridge
@@ -359,6 +371,8 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         self.regenerated = True
         self.modified = True
         self.created = None
+        if session_regenerated.receivers:
+            send(session_regenerated, scope=self.scope_name)
 
     def bind_user(self, user_id: str | int) -> None:
         """Record that the session belongs to a signed-in user, so that
@@ -397,6 +411,8 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         if devices is not None:
             devices.bind(self)
         self.regenerate()
+        if session_bound.receivers:
+            send(session_bound, scope=self.scope_name, user_id=uid)
 
     @property
     def bound_user(self) -> str | None:

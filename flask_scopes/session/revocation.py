@@ -121,7 +121,9 @@ class Revocations:
                 marker_name(uref), ended_name(uref, device)
             )
             if ended is not None:
-                raise SessionEnded("the session was ended from another device")
+                raise SessionEnded(
+                    "the session was ended from another device", "revoked"
+                )
         if self.is_revoked(bound[1], marker):
-            raise SessionEnded("the session's user was revoked")
+            raise SessionEnded("the session's user was revoked", "revoked")
         return now - touched >= self.window * fraction

@@ -15,6 +15,9 @@ from ..cookies import vary_cookie
 from ..errors import SessionStoreUnavailable
 from ..errors import SessionValueError
 from ..errors import StoredSessionTooLarge
+from ..signals import send
+from ..signals import session_ended
+from ..signals import session_started
 from .entries import binding
 from .entries import decode_entry
 from .entries import encode_entry
@@ -123,7 +126,7 @@ class ServerSessions:
     def load(self, values: list[str], session: ScopesSession) -> None:
         """Fill ``session`` from the entry the request's cookie names. A bad
         or unknown id leaves it empty and new; an outage raises."""
-        with loading(session, "session id cookie"):
+        with loading(session, "session id cookie", self.settings.scope):
             self._load(values, session)
 
     def _load(self, values: list[str], session: ScopesSession) -> None:
@@ -150,10 +153,10 @@ class ServerSessions:
             raise SessionEnded("unknown or expired session id")
         settings = self.settings
         if len(raw) > settings.store_max_size:
-            raise BadCookie(f"entry of {len(raw)} bytes")
+            raise BadCookie(f"entry of {len(raw)} bytes", "oversized")
         created, touched, data = decode_entry(raw, self.tags)
         now = int(self.clock())
-        permanent = bool(data.get("_permanent"))
+        permanent = settings.permanent or bool(data.get("_permanent"))
         self.check_times(settings, created, touched, now, permanent)
         if not permanent and now - touched > settings.store_ttl:
             raise SessionEnded("past SCOPES_SESSION_STORE_TTL")
@@ -166,7 +169,7 @@ class ServerSessions:
             raise BadCookie("the id cookie and the entry name different users")
         if bound is not None and revocations is not None:
             if revocations.is_revoked(bound[1], marker):
-                raise SessionEnded("the session's user was revoked")
+                raise SessionEnded("the session's user was revoked", "revoked")
         window = entry_window(settings, permanent)
         refresh = now - touched >= window * self.refresh_fraction
         session._adopt(data, created, touched, index > 0 or refresh)
@@ -188,7 +191,7 @@ class ServerSessions:
             raise BadCookie("SCOPES_SESSION_MIGRATE_COOKIES is off")
         created, touched, data, _ = self.cookies.decode(values)
         now = int(self.clock())
-        permanent = bool(data.get("_permanent"))
+        permanent = settings.permanent or bool(data.get("_permanent"))
         # The same limit a stored session of this kind has.
         left = entry_ttl(settings, created, touched, permanent) - (now - touched)
         if left < 0:
@@ -214,6 +217,8 @@ class ServerSessions:
                 session.sid = session.store_entry = None
                 if self.devices is not None:
                     self.devices.forget_entry(old)
+                if session_ended.receivers:
+                    send(session_ended, scope=self.settings.scope, reason="cleared")
             if session.had_cookie and (
                 old is not None or session.modified or session.ended or session.reissue
             ):
@@ -225,7 +230,7 @@ class ServerSessions:
         settings = self.settings
         now = int(self.clock())
         created = now if session.created is None else session.created
-        permanent = session.permanent
+        permanent = settings.permanent or session.permanent
         try:
             bound = binding(session)
         except BadCookie:
@@ -266,6 +271,8 @@ class ServerSessions:
             old = None
         elif old is None:
             sid = self._create(value, ttl, uref)
+            if session.new and session_started.receivers:
+                send(session_started, scope=settings.scope)
         elif not self.store.replace(old, value, ttl):
             self._ended(session)
             return

@@ -22,7 +22,17 @@ class SessionEnded(BadCookie):
     """Internal: the cookie is genuine, but its session has ended (expired,
     timed out, unknown to the store, revoked), so the cookie may be deleted.
     A cookie that merely fails to verify is left alone: it may be valid
-    under keys another server of a rolling deploy already has."""
+    under keys another server of a rolling deploy already has.
+
+    :param message: Why, for the debug log.
+    :param reason: Why, as the :data:`~flask_scopes.signals.session_ended`
+        signal reports it: ``"timeout"`` (idle or absolute timeout),
+        ``"expired"`` (past its lifetime, or unknown to the store) or
+        ``"revoked"``.
+    """
+
+    def __init__(self, message: str = "", reason: str = "expired") -> None:
+        super().__init__(message, reason)
 
 
 class TimeRules:
@@ -55,10 +65,12 @@ class TimeRules:
             raise SessionEnded("past PERMANENT_SESSION_LIFETIME")
         idle = settings.idle_timeout
         if idle is not None and now - touched > idle:
-            raise SessionEnded("idle for longer than SCOPES_SESSION_IDLE_TIMEOUT")
+            raise SessionEnded(
+                "idle for longer than SCOPES_SESSION_IDLE_TIMEOUT", "timeout"
+            )
         absolute = settings.absolute_timeout
         if absolute is not None and now - created > absolute:
-            raise SessionEnded("older than SCOPES_SESSION_ABSOLUTE_TIMEOUT")
+            raise SessionEnded("older than SCOPES_SESSION_ABSOLUTE_TIMEOUT", "timeout")
 
 
 def revocation_window(settings: Settings) -> int:
