@@ -11,6 +11,7 @@ from .flash import Flash as Flash
 from .flash import flash as flash
 from .interface import ScopesSessionInterface as ScopesSessionInterface
 from .session import ScopesSession as ScopesSession
+from .stores import BaseSessionStore as BaseSessionStore
 from .stores import FileSystemSessionStore as FileSystemSessionStore
 from .stores import RedisSessionStore as RedisSessionStore
 from .stores import SessionStore as SessionStore

@@ -30,7 +30,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .flash.codec import FlashCodec
     from .flash.scope import FlashScope
     from .settings import Settings
-    from .stores import SessionStore
+    from .stores import BaseSessionStore
+    from .stores import SQLOptions
 
 
 class Parts(t.Protocol):
@@ -56,7 +57,9 @@ class Parts(t.Protocol):
         self, settings: Settings, keys: t.Sequence[bytes]
     ) -> EncryptedSessionCodec: ...
 
-    def session_store(self, value: t.Any, key: str = ...) -> SessionStore: ...
+    def session_store(
+        self, value: t.Any, key: str = ..., sql: SQLOptions | None = ...
+    ) -> BaseSessionStore: ...
 
     def check_times(
         self, settings: Settings, created: int, touched: int, now: int, permanent: bool
@@ -94,11 +97,13 @@ class Runtime:
         policy = parts.session_cookie_policy(settings)
         store = None
         if settings.store is not None:
-            store = parts.session_store(settings.store, "SCOPES_SESSION_STORE")
+            store = parts.session_store(
+                settings.store, "SCOPES_SESSION_STORE", sql=settings.sql
+            )
         revocation_store = store
         if settings.revocation_store is not None:
             revocation_store = parts.session_store(
-                settings.revocation_store, "SCOPES_REVOCATION_STORE"
+                settings.revocation_store, "SCOPES_REVOCATION_STORE", sql=settings.sql
             )
         revocations = None
         if revocation_store is not None:
@@ -175,7 +180,7 @@ class Runtime:
         return self.session.flask_reader
 
     @property
-    def store(self) -> SessionStore | None:
+    def store(self) -> BaseSessionStore | None:
         """The server-side store, or ``None`` in cookie mode."""
         return self.session.store
 

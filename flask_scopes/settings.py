@@ -16,8 +16,11 @@ from cachelib import BaseCache
 
 from .codecs.crypto import require_cryptography
 from .errors import ConfigurationError
+from .stores import BaseSessionStore
 from .stores import check_url
-from .stores import SessionStore
+from .stores import SQLOptions
+from .stores.sql_open import is_sql_bind
+from .stores.sql_open import is_table_name
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Config
@@ -40,6 +43,8 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_SESSION_STORE_TTL": 86400,
     "SCOPES_SESSION_STORE_MAX_SIZE": 1024 * 1024,
     "SCOPES_REVOCATION_STORE": None,
+    "SCOPES_SESSION_SQL_TABLE": "scopes_sessions",
+    "SCOPES_SESSION_SQL_CREATE_TABLE": False,
     "SCOPES_SESSION_ENCRYPT": False,
     "SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED": True,
 }
@@ -106,6 +111,7 @@ class Settings:
     store_ttl: int
     store_max_size: int
     revocation_store: t.Any
+    sql: SQLOptions
     encrypt: bool
     encrypt_accept_signed: bool
 
@@ -177,6 +183,12 @@ class Settings:
             ),
             revocation_store=_store(
                 key("SCOPES_REVOCATION_STORE"), "SCOPES_REVOCATION_STORE"
+            ),
+            sql=SQLOptions(
+                _table_name(
+                    key("SCOPES_SESSION_SQL_TABLE"), "SCOPES_SESSION_SQL_TABLE"
+                ),
+                bool(key("SCOPES_SESSION_SQL_CREATE_TABLE")),
             ),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
             encrypt_accept_signed=bool(key("SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED")),
@@ -297,7 +309,9 @@ def _optional_seconds(value: t.Any, key: str) -> int | None:
 
 
 def _store(value: t.Any, key: str) -> t.Any:
-    if value is None or isinstance(value, (BaseCache, SessionStore)):
+    if value is None or isinstance(value, (BaseCache, BaseSessionStore)):
+        return value
+    if is_sql_bind(value):
         return value
     if isinstance(value, str):
         try:
@@ -308,8 +322,19 @@ def _store(value: t.Any, key: str) -> t.Any:
     raise ConfigurationError(
         key,
         "must be None, a cachelib cache (such as RedisCache), a URL such as"
-        f" 'redis://localhost:6379/0', or a SessionStore, not {value!r}.",
+        f" 'redis://localhost:6379/0' or 'sqlite:///sessions.db', a SQLAlchemy"
+        f" engine or a SessionStore, not {value!r}.",
     )
+
+
+def _table_name(value: t.Any, key: str) -> str:
+    if not is_table_name(value):
+        raise ConfigurationError(
+            key,
+            f"{value!r} is not a table name: use letters, digits and _, with"
+            " an optional schema name and a dot before it.",
+        )
+    return t.cast(str, value)
 
 
 def _positive_int(value: t.Any, key: str) -> int:

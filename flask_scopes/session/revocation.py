@@ -18,7 +18,7 @@ from .entries import user_ref
 from .timing import SessionEnded
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from ..stores import SessionStore
+    from ..stores import BaseSessionStore
 
 _EPOCH = re.compile(rb'"(' + TOKEN.encode() + rb'{22})"')
 
@@ -32,7 +32,9 @@ class Revocations:
         requests in flight and clock skew.
     """
 
-    def __init__(self, store: SessionStore, window: int, margin: int = 3600) -> None:
+    def __init__(
+        self, store: BaseSessionStore, window: int, margin: int = 3600
+    ) -> None:
         self.store = store
         self.window = window
         self.margin = margin

@@ -16,7 +16,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..codecs.signed import SessionCodec
     from ..cookies import CookiePolicy
     from ..settings import Settings
-    from ..stores import SessionStore
+    from ..stores import BaseSessionStore
     from .cookie_mode import CookieSessions
     from .revocation import Revocations
     from .server_mode import ServerSessions
@@ -40,7 +40,7 @@ class SessionScope:
         settings: Settings,
         cookie: CookiePolicy,
         cookies: CookieSessions | None,
-        store: SessionStore | None,
+        store: BaseSessionStore | None,
         revocations: Revocations | None,
         server: ServerSessions | None,
     ) -> None:

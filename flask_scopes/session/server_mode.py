@@ -1,5 +1,5 @@
 """Sessions kept on the server: the cookie carries only a signed random id,
-the data lives in a :class:`~flask_scopes.stores.SessionStore`.
+the data lives in a :class:`~flask_scopes.stores.BaseSessionStore`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
     from ..cookies import CookiePolicy
     from ..settings import Settings
-    from ..stores import SessionStore
+    from ..stores import BaseSessionStore
     from .cookie_mode import CookieSessions
     from .entries import SessionIds
     from .mapping import ScopesSession
@@ -81,7 +81,7 @@ class ServerSessions:
         self,
         settings: Settings,
         policy: CookiePolicy,
-        store: SessionStore,
+        store: BaseSessionStore,
         ids: SessionIds,
         revocations: Revocations | None,
         cookies: CookieSessions | None,

@@ -16,16 +16,24 @@ from cachelib import SimpleCache
 from cachelib.redis_base import BaseRedisCache
 
 from .base import SessionStore
+from .contract import BaseSessionStore
 from .filesystem import FileSystemSessionStore
 from .redis_store import RedisSessionStore
+from .sql_open import check_sql_url
+from .sql_open import is_sql_bind
+from .sql_open import is_sql_url
+from .sql_open import open_sql
+from .sql_open import SQL_DIALECTS
+from .sql_open import SQLOptions
 
 #: The URL schemes :func:`open_store` understands.
 URL_SCHEMES = ("redis", "rediss", "unix", "file", "simple")
 
 
-def purge_expired(store: SessionStore) -> int:
+def purge_expired(store: BaseSessionStore) -> int:
     """Remove the expired entries of a store that does not remove them by
-    itself (:class:`FileSystemSessionStore`); the others do nothing.
+    itself (:class:`FileSystemSessionStore`, the SQL store); the others do
+    nothing.
 
     :returns: How many entries were removed.
     """
@@ -40,11 +48,15 @@ def check_url(url: str) -> None:
 
     :raises ValueError: Why it can't.
     """
+    if is_sql_url(url):
+        check_sql_url(url)
+        return
     parts = urlsplit(url)
     if parts.scheme not in URL_SCHEMES:
         raise ValueError(
             f"{url.split(':', 1)[0]!r} is not a known store URL scheme; use one"
-            f" of {', '.join(f'{s}://' for s in URL_SCHEMES)}, or a cachelib cache."
+            f" of {', '.join(f'{s}://' for s in URL_SCHEMES)}, a database URL"
+            f" ({', '.join(f'{s}://' for s in SQL_DIALECTS)}) or a cachelib cache."
         )
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
@@ -55,8 +67,11 @@ def check_url(url: str) -> None:
 
 
 def store_from_url(
-    url: str, *, clock: t.Callable[[], float] | None = None
-) -> SessionStore:
+    url: str,
+    *,
+    clock: t.Callable[[], float] | None = None,
+    sql: SQLOptions | None = None,
+) -> BaseSessionStore:
     """Build a store from a URL, for configuration from the environment.
 
     -   ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` (TLS)
@@ -67,10 +82,19 @@ def store_from_url(
         that directory, created if needed.
     -   ``simple://``: a :class:`~cachelib.SimpleCache` in this process, for
         development and tests; ``?threshold=N`` caps it (default 1,000,000).
+    -   a SQLAlchemy database URL, ``dialect[+driver]://...`` (``sqlite``,
+        ``postgresql``, ``mysql``, ``mariadb``, ``mssql``, ``oracle``; and
+        ``postgres``, read as ``postgresql``): a
+        :class:`~flask_scopes.stores.sql.SQLSessionStore` set up by ``sql``.
 
     :raises ValueError: The URL can't be used.
+
+    .. versionchanged:: 0.2
+        Database URLs, and the ``sql`` argument.
     """
     check_url(url)
+    if is_sql_url(url):
+        return t.cast(BaseSessionStore, open_sql(url, clock, sql))
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     if parts.scheme == "file":
@@ -97,24 +121,36 @@ def store_from_url(
 
 
 def open_store(
-    value: t.Any, *, clock: t.Callable[[], float] | None = None
-) -> SessionStore:
-    """The store for a configured value: a :class:`SessionStore` as it is,
-    a cachelib cache wrapped in the right kind of store, or a URL.
+    value: t.Any,
+    *,
+    clock: t.Callable[[], float] | None = None,
+    sql: SQLOptions | None = None,
+) -> BaseSessionStore:
+    """The store for a configured value: a :class:`BaseSessionStore` as it
+    is, a cachelib cache wrapped in the right kind of store, a SQLAlchemy
+    engine or an object holding one as ``engine`` (Flask-SQLAlchemy's
+    ``db``), or a URL.
 
+    :param sql: How a SQL store is set up.
     :raises ValueError: The value can't be used.
+
+    .. versionchanged:: 0.2
+        Any :class:`BaseSessionStore`, SQL engines and the ``sql`` argument.
     """
-    if isinstance(value, SessionStore):
+    if isinstance(value, BaseSessionStore):
         return value
     if isinstance(value, str):
-        return store_from_url(value, clock=clock)
+        return store_from_url(value, clock=clock, sql=sql)
     if isinstance(value, BaseRedisCache):
         return RedisSessionStore(value, clock=clock)
     if isinstance(value, FileSystemCache):
         return FileSystemSessionStore(value, clock=clock)
     if isinstance(value, BaseCache):
         return SessionStore(value, clock=clock)
+    if is_sql_bind(value):
+        return t.cast(BaseSessionStore, open_sql(value, clock, sql))
     raise ValueError(
-        "must be None, a cachelib cache, a SessionStore or a URL string,"
+        "must be None, a cachelib cache, a SessionStore, a SQLAlchemy engine"
+        " or a URL string,"
         f" not {type(value).__name__}."
     )
