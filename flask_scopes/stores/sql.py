@@ -276,7 +276,8 @@ class SQLSessionStore(BaseSessionStore):
                         index_elements=[self.table.c.key],
                         set_={"value": value, "expires_at": expires},
                         where=self.table.c.expires_at <= now,
-                    )
+                    ),
+                    execution_options={"preserve_rowcount": True},
                 )
                 conn.commit()
                 return done.rowcount == 1
