@@ -87,7 +87,9 @@ class StoreContractTests:
         return ManualClock()
 
     @pytest.fixture
-    def store(self, make_store: StoreFactory, store_clock: ManualClock) -> BaseSessionStore:
+    def store(
+        self, make_store: StoreFactory, store_clock: ManualClock
+    ) -> BaseSessionStore:
         """The store under test."""
         return make_store(store_clock)
 

@@ -26,9 +26,7 @@ import pytest
 from .redis_server import free_port
 
 #: Why a PostgreSQL test can't run on this machine.
-MISSING = (
-    "no PostgreSQL server binaries (initdb, pg_ctl): apt-get install postgresql"
-)
+MISSING = "no PostgreSQL server binaries (initdb, pg_ctl): apt-get install postgresql"
 
 
 def find_bindir() -> str | None:

@@ -85,6 +85,7 @@ def postgres_engine(postgres_url: str) -> t.Iterator[sa.Engine]:
     engine.dispose()
 
 
+@pytest.mark.postgres
 class TestPostgreSQLStore(StoreContractTests):
     @pytest.fixture
     def make_store(self, postgres_engine: sa.Engine) -> StoreFactory:

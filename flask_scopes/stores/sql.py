@@ -28,6 +28,7 @@ from sqlalchemy.dialects import sqlite
 
 from ..errors import SessionStoreUnavailable
 from .contract import BaseSessionStore
+from .sql_open import is_sql_bind
 from .sql_open import is_table_name
 
 #: The default name of the table.
@@ -124,7 +125,7 @@ class SQLSessionStore(BaseSessionStore):
         clock: t.Callable[[], float] | None = None,
         purge_batch: int = 1000,
     ) -> None:
-        if not isinstance(bind, sa.Engine) and not hasattr(bind, "engine"):
+        if not is_sql_bind(bind):
             raise ValueError(
                 "must be a SQLAlchemy Engine or an object with an engine"
                 f" attribute, not {type(bind).__name__}."
