@@ -19,8 +19,8 @@ from .errors import ConfigurationError
 from .stores import BaseSessionStore
 from .stores import check_url
 from .stores import SQLOptions
-from .stores.sql_open import is_sql_bind
-from .stores.sql_open import is_table_name
+from .stores.sql_config import is_sql_bind
+from .stores.sql_config import is_table_name
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Config

@@ -119,9 +119,9 @@ class StoreContractTests:
     def test_values_are_kept_byte_for_byte(self, store: BaseSessionStore) -> None:
         names = [_name() for _ in range(3)]
         values = [b'[1,1,2,{"a":null}]', bytes(range(256)) * 4, b"\x80\x00'\"\\"]
-        for name, value in zip(names, values):
+        for name, value in zip(names, values, strict=True):
             store.set(name, value, 60)
-        for name, value in zip(names, values):
+        for name, value in zip(names, values, strict=True):
             found = store.get(name)
             assert type(found) is bytes and found == value
         assert store.get_many(*names) == values

@@ -7,7 +7,7 @@ from .base import StoreEvictionWarning as StoreEvictionWarning
 from .contract import BaseSessionStore as BaseSessionStore
 from .filesystem import FileSystemSessionStore as FileSystemSessionStore
 from .redis_store import RedisSessionStore as RedisSessionStore
-from .sql_open import SQLOptions as SQLOptions
+from .sql_config import SQLOptions as SQLOptions
 from .urls import check_url as check_url
 from .urls import open_store as open_store
 from .urls import purge_expired as purge_expired

@@ -28,8 +28,8 @@ from sqlalchemy.dialects import sqlite
 
 from ..errors import SessionStoreUnavailable
 from .contract import BaseSessionStore
-from .sql_open import is_sql_bind
-from .sql_open import is_table_name
+from .sql_config import is_sql_bind
+from .sql_config import is_table_name
 
 #: The default name of the table.
 DEFAULT_TABLE = "scopes_sessions"

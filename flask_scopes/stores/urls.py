@@ -19,12 +19,12 @@ from .base import SessionStore
 from .contract import BaseSessionStore
 from .filesystem import FileSystemSessionStore
 from .redis_store import RedisSessionStore
-from .sql_open import check_sql_url
-from .sql_open import is_sql_bind
-from .sql_open import is_sql_url
+from .sql_config import check_sql_url
+from .sql_config import is_sql_bind
+from .sql_config import is_sql_url
+from .sql_config import SQL_DIALECTS
+from .sql_config import SQLOptions
 from .sql_open import open_sql
-from .sql_open import SQL_DIALECTS
-from .sql_open import SQLOptions
 
 #: The URL schemes :func:`open_store` understands.
 URL_SCHEMES = ("redis", "rediss", "unix", "file", "simple")
