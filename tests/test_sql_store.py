@@ -337,3 +337,44 @@ def test_one_creation_per_id_across_processes(db_url: str) -> None:
     first, second = out.get(10), out.get(10)
     assert [a + b for a, b in zip(first, second, strict=True)] == [1] * rounds
     assert len(rows(db_url)) == rounds
+
+
+# -- round trips ------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_one_round_trip_per_operation(postgres_url: str, tmp_path: Path) -> None:
+    """Each operation is one exchange with the server (one ``Sync`` in
+    psycopg's protocol trace): no ``BEGIN``, ``COMMIT`` or ``ROLLBACK``."""
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS scopes_sessions"))
+    store = SQLSessionStore(engine, create_table=True)
+    store.set("s:a", b"1", 60)
+    trace = tmp_path / "trace"
+
+    with open(trace, "w") as f:
+
+        @sa.event.listens_for(engine, "checkout")
+        def traced(dbapi_conn: t.Any, record: t.Any, proxy: t.Any) -> None:
+            dbapi_conn.pgconn.trace(f.fileno())
+
+        counts = {}
+        for name, operation in [
+            ("get", lambda: store.get("s:a")),
+            ("get_many", lambda: store.get_many("s:a", "u:b")),
+            ("replace", lambda: store.replace("s:a", b"2", 60)),
+            ("add", lambda: store.add("s:b", b"3", 60)),
+            ("delete", lambda: store.delete("s:b")),
+            ("set", lambda: store.set("u:c", b"4", 60)),
+        ]:
+            f.flush()
+            before = trace.read_text().count("\tSync")
+            operation()
+            f.flush()
+            counts[name] = trace.read_text().count("\tSync") - before
+        sa.event.remove(engine, "checkout", traced)
+        # Close the traced connections while the trace file is open.
+        engine.dispose()
+    assert counts == dict.fromkeys(counts, 1)
+    assert "BEGIN" not in trace.read_text()

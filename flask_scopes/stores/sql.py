@@ -89,7 +89,8 @@ class SQLSessionStore(BaseSessionStore):
     """Entries as rows of one table, through a SQLAlchemy
     :class:`~sqlalchemy.engine.Engine`.
 
-    Each operation is one statement in its own transaction: reads filter on
+    Each operation is one statement, committed by itself (the store's
+    connections run in autocommit mode), so one round trip: reads filter on
     ``expires_at``, so an expired row is never served, even before
     ``flask scopes purge`` deletes it. :meth:`add` is an ``INSERT`` that
     fails on the primary key (with ``ON CONFLICT`` on PostgreSQL and
@@ -142,6 +143,7 @@ class SQLSessionStore(BaseSessionStore):
         #: decided by the dialect; otherwise it deletes an expired row first.
         self.native_add: bool | None = None
         self._ready = not create_table
+        self._autocommit: tuple[sa.Engine, sa.Engine] | None = None
         self._lock = threading.Lock()
         c = self.table.c
         self._get = sa.select(c.value).where(
@@ -186,7 +188,13 @@ class SQLSessionStore(BaseSessionStore):
         engine = self.engine
         if not self._ready:
             self._create(engine)
-        return engine.connect()
+        cached = self._autocommit
+        if cached is None or cached[0] is not engine:
+            # Each statement commits by itself: no BEGIN, COMMIT or
+            # ROLLBACK round trips around it.
+            cached = (engine, engine.execution_options(isolation_level="AUTOCOMMIT"))
+            self._autocommit = cached
+        return cached[1].connect()
 
     def _create(self, engine: sa.Engine) -> None:
         with self._lock:
@@ -239,7 +247,6 @@ class SQLSessionStore(BaseSessionStore):
                 )
             else:
                 self._set_portably(conn, key, value, expires)
-            conn.commit()
 
     def _set_portably(
         self, conn: sa.Connection, key: str, value: bytes, expires: int
@@ -250,12 +257,9 @@ class SQLSessionStore(BaseSessionStore):
             if done.rowcount:
                 return
             try:
-                with conn.begin_nested():
-                    conn.execute(
-                        self.table.insert().values(
-                            key=key, value=value, expires_at=expires
-                        )
-                    )
+                conn.execute(
+                    self.table.insert().values(key=key, value=value, expires_at=expires)
+                )
                 return
             except exc.IntegrityError:
                 continue
@@ -280,7 +284,6 @@ class SQLSessionStore(BaseSessionStore):
                     ),
                     execution_options={"preserve_rowcount": True},
                 )
-                conn.commit()
                 return done.rowcount == 1
             conn.execute(self._drop_expired, {"k": key, "now": now})
             try:
@@ -288,9 +291,7 @@ class SQLSessionStore(BaseSessionStore):
                     self.table.insert().values(key=key, value=value, expires_at=expires)
                 )
             except exc.IntegrityError:
-                conn.rollback()
                 return False
-            conn.commit()
             return True
 
     def _insert(self, conn: sa.Connection) -> t.Any:
@@ -309,13 +310,11 @@ class SQLSessionStore(BaseSessionStore):
         }
         with self.guard("save"), self._connect() as conn:
             done = conn.execute(self._replace, params)
-            conn.commit()
         return bool(done.rowcount == 1)
 
     def delete(self, name: str) -> bool:
         with self.guard("save"), self._connect() as conn:
             done = conn.execute(self._delete, {"k": self.key(name), "now": self._now()})
-            conn.commit()
         return bool(done.rowcount == 1)
 
     def purge_expired(self) -> int:
@@ -338,7 +337,6 @@ class SQLSessionStore(BaseSessionStore):
                 done = conn.execute(
                     self.table.delete().where(c.key.in_(keys), c.expires_at <= now)
                 )
-                conn.commit()
                 removed += done.rowcount
                 if len(keys) < self.purge_batch:
                     break
