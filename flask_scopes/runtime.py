@@ -17,6 +17,7 @@ from .codecs.signed import CookieCodec
 from .codecs.signed import SessionCodec
 from .codecs.signing import KeyRing
 from .codecs.signing import SESSION_ID_SALT
+from .flash.bridge import flash_bridge
 from .session.cookie_mode import CookieSessions
 from .session.entries import SessionIds
 from .session.revocation import Revocations
@@ -29,6 +30,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .cookies import CookiePolicy
     from .flash.codec import FlashCodec
     from .flash.scope import FlashScope
+    from .session.timing import CheckTimes
     from .settings import Settings
     from .stores import BaseSessionStore
     from .stores import SQLOptions
@@ -61,9 +63,8 @@ class Parts(t.Protocol):
         self, value: t.Any, key: str = ..., sql: SQLOptions | None = ...
     ) -> BaseSessionStore: ...
 
-    def check_times(
-        self, settings: Settings, created: int, touched: int, now: int, permanent: bool
-    ) -> None: ...
+    @property
+    def time_check(self) -> CheckTimes: ...
 
 
 class Runtime:
@@ -85,6 +86,9 @@ class Runtime:
         self.flash_cookie = parts.flash_cookie_policy(settings)
         #: The class of each request's flash scope.
         self.flash_scope_class = parts.flash_scope_class
+        #: Gives a session the bridge to its request's flash scope, for
+        #: ``session["_flashes"]``.
+        self.flash_bridge = flash_bridge
         #: Encodes and decodes the flash cookie.
         self.flash_codec = parts.flash_codec_class.from_settings(
             settings, parts.digest_method
@@ -132,7 +136,7 @@ class Runtime:
             flask_reader,
             revocations,
             parts.clock,
-            parts.check_times,
+            parts.time_check,
             parts.idle_refresh_fraction,
             parts.max_inflated_size,
         )
@@ -152,7 +156,7 @@ class Runtime:
                 revocations,
                 cookies,
                 parts.clock,
-                parts.check_times,
+                parts.time_check,
                 parts.idle_refresh_fraction,
             )
         return SessionScope(settings, policy, cookies, store, revocations, server)

@@ -122,12 +122,14 @@ class CookieSessions:
         self,
         session: ScopesSession,
         response: Response,
-        should_set: t.Callable[[ScopesSession], bool],
+        app: t.Any,
+        should_set: t.Callable[[t.Any, ScopesSession], bool],
         too_large: TooLarge,
     ) -> None:
         """Write, refresh or delete the session cookie as the request left
         the session.
 
+        :param app: The app, for ``should_set``.
         :param should_set: Whether a session with data must be written.
         :param too_large: Called when the cookie would be over a limit.
         """
@@ -141,7 +143,7 @@ class CookieSessions:
                 policy.delete(response)
                 vary_cookie(response)
             return
-        if not should_set(session):
+        if not should_set(app, session):
             return
         settings = self.settings
         now = int(self.clock())

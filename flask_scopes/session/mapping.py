@@ -89,13 +89,12 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     #: cookie alone.
     unsaveable = False
     #: What the interface resolved for the app when it opened the session.
+    #: Its ``flash_bridge(request, runtime)`` gives the bridge to the
+    #: request's flash scope (:class:`FlashBridge`).
     runtime: t.Any = None
     #: The request the session was opened for, whose flash scope
     #: ``_flashes`` stands for.
     request: Request | None = None
-    #: Gives the bridge to the request's flash scope, from the request and
-    #: :attr:`runtime`; set by the session interface.
-    flash_bridge: t.Callable[[Request, t.Any], FlashBridge] | None = None
     #: With a server-side store, the id of the stored session this request
     #: loaded or saved, else ``None``. A new id is only ever made by
     #: flask-scopes, never taken from a request.
@@ -164,13 +163,14 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
 
     def _flash(self) -> FlashBridge:
         """The flash scope ``_flashes`` stands for."""
-        make = self.flash_bridge
-        if make is None or self.request is None:
+        runtime = self.runtime
+        if runtime is None or self.request is None:
             raise RuntimeError(
                 "flashed messages belong to a request: this session was not"
                 " opened by flask-scopes' session interface"
             )
-        return make(self.request, self.runtime)
+        bridge: FlashBridge = runtime.flash_bridge(self.request, runtime)
+        return bridge
 
     @property
     def accessed(self) -> bool:
