@@ -8,16 +8,21 @@ session and the flash hold.
 ``redis://localhost:6379/0`` or ``file:///tmp/sessions``) are read from the
 environment. Without ``SECRET_KEY`` a random key is made at start-up, so
 sessions end whenever the server restarts.
+
+Every form carries a CSRF token kept in the session, checked on each
+``POST``: copy that along with the rest.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import os
 import secrets
 import typing as t
 
+from flask import abort
 from flask import Flask
 from flask import redirect
 from flask import render_template
@@ -32,6 +37,8 @@ from flask_scopes import Scopes
 scopes = Scopes()
 
 THEMES = ("light", "dark")
+#: The session key of the CSRF token the forms carry.
+CSRF_KEY = "csrf_token"
 
 
 def create_app(config: dict[str, t.Any] | None = None) -> Flask:
@@ -44,6 +51,25 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     app.config["SCOPES_SESSION_STORE"] = os.environ.get("SCOPES_SESSION_STORE") or None
     app.config.update(config or {})
     scopes.init_app(app)
+
+    @app.template_global()
+    def csrf_token() -> str:
+        """The session's CSRF token, made on first use."""
+        token = session.get(CSRF_KEY)
+        if not isinstance(token, str):
+            token = session[CSRF_KEY] = secrets.token_urlsafe(32)
+        return token
+
+    @app.before_request
+    def check_csrf() -> None:
+        if request.method != "POST":
+            return
+        expected = session.get(CSRF_KEY)
+        sent = request.form.get("csrf_token", "")
+        if not isinstance(expected, str) or not hmac.compare_digest(
+            sent.encode("utf-8", "surrogateescape"), expected.encode("ascii")
+        ):
+            abort(400, "The form's CSRF token is missing or wrong: reload the page.")
 
     @app.get("/")
     def index() -> str:
@@ -111,10 +137,17 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
             flash_cookie=request.cookies.get(
                 app.config["SCOPES_FLASH_COOKIE_NAME"], ""
             ),
-            store=app.config["SCOPES_SESSION_STORE"],
+            store=store_description(app),
         )
 
     return app
+
+
+def store_description(app: Flask) -> str | None:
+    """The session store as its own safe description, never the configured
+    URL: that may hold a password."""
+    store = scopes.interface(app).runtime(app).store
+    return None if store is None else store.describe()
 
 
 def readable_part(cookie: str) -> str | None:

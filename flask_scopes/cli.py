@@ -12,6 +12,7 @@ import json
 import secrets
 import sys
 import typing as t
+import unicodedata
 
 import click
 from flask import current_app
@@ -29,6 +30,39 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 #: The ``flask scopes`` command group.
 scopes_cli = AppGroup("scopes", help="Work with the session and flash scopes.")
+
+#: Unicode categories printed as escapes: control, format (bidi overrides
+#: among them), and line and paragraph separators.
+_UNSAFE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def escape_controls(text: str) -> str:
+    r"""``text`` with every control, format and separator character but
+    ``"\n"`` written as a JSON escape (``\u001b``), so that what a cookie
+    holds can't move the cursor, recolour or rewrite the terminal it is
+    printed to. The escapes are valid inside JSON strings.
+
+    .. versionadded:: 0.2
+    """
+    out = []
+    for char in text:
+        if char != "\n" and unicodedata.category(char) in _UNSAFE:
+            code = ord(char)
+            if code > 0xFFFF:
+                code -= 0x10000
+                out.append(
+                    f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+                )
+            else:
+                out.append(f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _echo(text: str, err: bool = False) -> None:
+    click.echo(escape_controls(text), err=err)
+
 
 #: How many random bytes ``flask scopes secret`` draws by default.
 SECRET_BYTES = 48
@@ -97,7 +131,7 @@ def inspect_command(cookie: str, as_json: bool) -> None:
     except SessionStoreUnavailable as e:
         raise click.ClickException(str(e)) from None
     if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        _echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         _print_report(report, runtime)
     if not report["valid"]:
@@ -125,13 +159,13 @@ def purge_command() -> None:
         )
     for store in stores:
         if store.expires_by_itself:
-            click.echo(f"{store.describe()}: expires entries by itself.")
+            _echo(f"{store.describe()}: expires entries by itself.")
             continue
         try:
             removed = purge_expired(store)
         except ScopesError as e:
             raise click.ClickException(str(e)) from None
-        click.echo(f"{store.describe()}: removed {removed} expired entries.")
+        _echo(f"{store.describe()}: removed {removed} expired entries.")
 
 
 def _next_use(report: dict[str, t.Any], runtime: Runtime) -> str:
@@ -147,23 +181,23 @@ def _next_use(report: dict[str, t.Any], runtime: Runtime) -> str:
 
 def _print_report(report: dict[str, t.Any], runtime: Runtime) -> None:
     if "key" not in report:
-        click.echo(f"Invalid session cookie: {report['reason']}.", err=True)
+        _echo(f"Invalid session cookie: {report['reason']}.", err=True)
         return
     stored = report["format"] == "store"
     if report["valid"]:
-        click.echo(
+        _echo(
             "Valid session cookie: a session id, for a session kept in the store."
             if stored
             else "Valid session cookie."
         )
     elif "data" in report:
-        click.echo(
+        _echo(
             f"Invalid session cookie: {report['reason']}. Its signature is"
             " valid; this is what it held:",
             err=True,
         )
     else:
-        click.echo(
+        _echo(
             f"Invalid session cookie: {report['reason']}. Its signature is valid:",
             err=True,
         )
@@ -201,7 +235,7 @@ def _print_report(report: dict[str, t.Any], runtime: Runtime) -> None:
         )
     lines.append(("Size", size))
     for label, text in lines:
-        click.echo(f"{label + ':':14}{text}")
+        _echo(f"{label + ':':14}{text}")
     if "data" in report:
-        click.echo("Data:")
-        click.echo(json.dumps(report["data"], indent=2, ensure_ascii=False))
+        _echo("Data:")
+        _echo(json.dumps(report["data"], indent=2, ensure_ascii=False))

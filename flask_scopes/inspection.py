@@ -18,6 +18,7 @@ from .codecs.encoding import BadCookie
 from .codecs.flask_format import FlaskCookieReader
 from .session.entries import encode_entry
 from .session.entries import entry_name
+from .session.entries import migration_name
 from .session.entries import NotAnIdCookie
 from .session.mapping import ScopesSession
 from .session.timing import entry_ttl
@@ -132,11 +133,32 @@ def inspect_cookie(
         if runtime.revocations is not None:
             fraction = interface.idle_refresh_fraction
             runtime.revocations.check_cookie(data, touched, now, fraction)
+        if runtime.server is not None:
+            _check_migration(runtime, value, created, touched, now, permanent)
     except BadCookie as e:
         report["reason"] = str(e)
         return report
     report["valid"] = True
     return report
+
+
+def _check_migration(
+    runtime: Runtime, value: str, created: int, touched: int, now: int, permanent: bool
+) -> None:
+    """Refuse, as the app would, a cookie session that a store would not
+    take over: migration off, past a stored session's limit, or already
+    migrated once. Reads the store; never records anything.
+
+    :raises BadCookie: Why the app would not migrate it.
+    """
+    settings = runtime.settings
+    if not settings.migrate_cookies:
+        raise BadCookie("SCOPES_SESSION_MIGRATE_COOKIES is off")
+    if entry_ttl(settings, created, touched, permanent) < now - touched:
+        raise BadCookie("past the time to live of a stored session")
+    assert runtime.store is not None
+    if runtime.store.get(migration_name(value)) is not None:
+        raise BadCookie("this cookie was already migrated to the store")
 
 
 def _decode_cookie(

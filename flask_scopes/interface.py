@@ -213,6 +213,14 @@ class ScopesSessionInterface(SessionInterface):
         self.save_flash(app, runtime, response)
         if not isinstance(session, ScopesSession) or not session.loaded:
             return
+        error = session.store_error
+        if isinstance(error, SessionStoreUnavailable):
+            # The store failed while the session was first read somewhere
+            # Flask answers an exception with a 500 (an after_request
+            # function): the client gets the outage's 503.
+            if response.status_code == 500:
+                self.store_failed(response, error)
+            return
         scope = runtime.session
         if isinstance(session, NullScopesSession) or scope.cookies is None:
             return

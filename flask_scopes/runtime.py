@@ -20,6 +20,7 @@ from .codecs.signing import SESSION_ID_SALT
 from .flash.bridge import flash_bridge
 from .session.cookie_mode import CookieSessions
 from .session.entries import SessionIds
+from .session.entries import UserRefs
 from .session.revocation import Revocations
 from .session.scope import SessionScope
 from .session.server_mode import ServerSessions
@@ -109,9 +110,16 @@ class Runtime:
             revocation_store = parts.session_store(
                 settings.revocation_store, "SCOPES_REVOCATION_STORE", sql=settings.sql
             )
+        refs = UserRefs(
+            ()
+            if settings.secret_key is None
+            else (settings.secret_key, *settings.fallback_keys)
+        )
         revocations = None
         if revocation_store is not None:
-            revocations = Revocations(revocation_store, revocation_window(settings))
+            revocations = Revocations(
+                revocation_store, revocation_window(settings), refs
+            )
         if settings.secret_key is None:
             return SessionScope(settings, policy, None, store, revocations, None)
         keys = (settings.secret_key, *settings.fallback_keys)
@@ -153,6 +161,7 @@ class Runtime:
                 policy,
                 store,
                 SessionIds(ids),
+                refs,
                 revocations,
                 cookies,
                 parts.clock,

@@ -119,7 +119,7 @@ def test_inspect_valid_cookie(app: Flask, clock: FakeClock) -> None:
     assert "current key (SECRET_KEY)" in out
     created = datetime.fromtimestamp(int(clock.now), utc).isoformat()
     assert f"Created:      {created}" in out
-    assert "when the browser closes" in out
+    assert "(SCOPES_SESSION_IDLE_TIMEOUT)" in out
     assert f"Size:         {len(value)} bytes" in out
     data = json.loads(out[out.index("Data:\n") + 6 :])
     assert data == {
@@ -150,7 +150,9 @@ def test_inspect_json(app: Flask, clock: FakeClock) -> None:
     assert data["created"] == data["touched"] == now
     assert data["permanent"] is False
     assert data["reissue"] is False
-    assert data["expires"] is None
+    # The default idle limit: the permanent lifetime, 31 days.
+    later = datetime.fromtimestamp(int(clock.now) + 31 * 86400, utc).isoformat()
+    assert data["expires"] == later
     assert data["size"] == len(value)
     assert data["max_size"] == 4093
     assert data["size"] < data["header_size"] < data["max_size"]
@@ -199,6 +201,7 @@ def test_inspect_fallback_key(make_app: MakeApp) -> None:
     assert data["reissue"] is True
 
 
+@pytest.mark.usefixtures("real_clock")
 def test_inspect_flask_cookie(make_app: MakeApp) -> None:
     app = make_app(SECRET_KEY="old")
     serializer = SecureCookieSessionInterface().get_signing_serializer(app)
@@ -691,3 +694,40 @@ def test_one_extension_many_apps(clock: FakeClock) -> None:
     assert result.exit_code == 1
     assert "bad signature" in result.stderr
     assert first.cli.commands["scopes"] is second.cli.commands["scopes"]
+
+
+def test_inspect_escapes_control_characters(app: Flask) -> None:
+    @app.post("/hostile")
+    def hostile() -> str:
+        session["note"] = "\x1b[2J\x1b]0;owned\x07\r\u202egnp.exe\u2028\x85"
+        session["\x1b[31mkey"] = 1
+        return "ok"
+
+    value = cookie_value(app, "/hostile")
+    for args in (("inspect", value), ("inspect", "--json", value)):
+        out = invoke(app, *args).stdout
+        for char in ("\x1b", "\x07", "\r", "\u202e", "\u2028", "\x85"):
+            assert char not in out
+        assert "\\u001b[2J" in out
+        assert "\\u202e" in out
+    data = report(invoke(app, "inspect", "--json", value))
+    assert data["data"]["note"].startswith("\x1b[2J")
+
+
+def test_inspect_tells_a_cookie_the_store_would_not_take_over(
+    store_app: t.Callable[..., Flask], make_app: MakeApp
+) -> None:
+    cookie_app = make_app()
+    value = cookie_value(cookie_app)
+    app = store_app()
+    before = report(invoke(app, "inspect", "--json", value))
+    assert before["valid"] is True
+    client = app.test_client()
+    client.set_cookie("session", value)
+    client.get("/get/user")  # migrated now
+    after = report(invoke(app, "inspect", "--json", value))
+    assert after["valid"] is False
+    assert after["reason"] == "this cookie was already migrated to the store"
+    off = store_app(SCOPES_SESSION_MIGRATE_COOKIES=False)
+    refused = report(invoke(off, "inspect", "--json", value))
+    assert refused["reason"] == "SCOPES_SESSION_MIGRATE_COOKIES is off"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from example_app import create_app
 
@@ -21,9 +24,22 @@ def app(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: t.Any) -> F
     return create_app({"TESTING": True})
 
 
+def post(
+    client: FlaskClient, path: str, data: dict[str, str] | None = None, **kw: t.Any
+) -> TestResponse:
+    """Post a form as a browser does: with the CSRF token of the page that
+    shows it."""
+    page = client.get("/login" if path == "/login" else "/settings")
+    if page.status_code == 302:
+        page = client.get("/login")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match is not None, page.text
+    return client.post(path, data={**(data or {}), "csrf_token": match[1]}, **kw)
+
+
 def test_store_mode_comes_from_the_environment(app: Flask, tmp_path: Path) -> None:
     client = app.test_client()
-    client.post("/login", data={"username": "dora", "password": "pw"})
+    post(client, "/login", data={"username": "dora", "password": "pw"})
     cookie = client.get_cookie("session")
     assert cookie is not None
     stored = app.config["SCOPES_SESSION_STORE"]
@@ -37,11 +53,15 @@ def test_sign_in_settings_and_sign_out(app: Flask) -> None:
     client = app.test_client()
     page = client.get("/settings", follow_redirects=True)
     assert "Sign in to change your settings." in page.text
-    page = client.post(
-        "/login", data={"username": "dora", "password": "pw"}, follow_redirects=True
+    page = post(
+        client,
+        "/login",
+        data={"username": "dora", "password": "pw"},
+        follow_redirects=True,
     )
     assert "Signed in as dora." in page.text
-    page = client.post(
+    page = post(
+        client,
         "/settings",
         data={"display_name": "", "email": "dora@example.test", "theme": "dark"},
         follow_redirects=True,
@@ -49,14 +69,15 @@ def test_sign_in_settings_and_sign_out(app: Flask) -> None:
     assert page.text.count("Settings invalid!") == 1
     assert 'value="dora@example.test"' in page.text
     assert "Settings invalid!" not in client.get("/settings").text
-    page = client.post(
+    page = post(
+        client,
         "/settings",
         data={"display_name": "Dora", "email": "dora@example.test", "theme": "dark"},
         follow_redirects=True,
     )
     assert "Settings saved!" in page.text
     assert 'value="Dora"' in page.text
-    page = client.post("/logout", follow_redirects=True)
+    page = post(client, "/logout", follow_redirects=True)
     assert "Signed out." in page.text
     assert "dora" not in client.get("/inspect").text
 
@@ -65,14 +86,17 @@ def test_failed_sign_in_refills_the_name_but_never_the_password(app: Flask) -> N
     import base64
 
     client = app.test_client()
-    response = client.post("/login", data={"username": "", "password": "hunter2"})
+    response = post(client, "/login", data={"username": "", "password": "hunter2"})
     flash_cookie = client.get_cookie("flash")
     assert flash_cookie is not None
     body = flash_cookie.value.split(".")[1]
     assert b"hunter2" not in base64.urlsafe_b64decode(body + "==")
     assert response.status_code == 302
-    page = client.post(
-        "/login", data={"username": "dora", "password": ""}, follow_redirects=True
+    page = post(
+        client,
+        "/login",
+        data={"username": "dora", "password": ""},
+        follow_redirects=True,
     )
     assert "Enter a user name and a password." in page.text
     assert 'value="dora"' in page.text
@@ -82,3 +106,36 @@ def test_visit_counter(app: Flask) -> None:
     client = app.test_client()
     for expected in range(1, 4):
         assert f'id="visits">{expected}<' in client.get("/").text
+
+
+def test_forms_need_the_csrf_token(app: Flask) -> None:
+    client = app.test_client()
+    refused = client.post("/login", data={"username": "eve", "password": "pw"})
+    assert refused.status_code == 400
+    assert client.get_cookie("session") is None or "eve" not in client.get("/").text
+    forged = client.post(
+        "/login", data={"username": "eve", "password": "pw", "csrf_token": "x" * 43}
+    )
+    assert forged.status_code == 400
+    signed_in = post(client, "/login", {"username": "ann", "password": "pw"})
+    assert signed_in.status_code == 302
+    assert client.post("/logout").status_code == 400
+    assert "ann" in client.get("/").text
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:s3cret-pw@127.0.0.1:1/0", "RedisCache at 127.0.0.1:1"),
+        ("redis://ann:s3cret-pw@localhost:1/0", "RedisCache at localhost:1"),
+    ],
+)
+def test_inspect_page_shows_no_store_password(
+    url: str, shown: str, monkeypatch: t.Any
+) -> None:
+    # No request here reaches the store: no server is needed.
+    monkeypatch.setenv("SECRET_KEY", "example-test-key")
+    monkeypatch.setenv("SCOPES_SESSION_STORE", url)
+    page = create_app({"TESTING": True}).test_client().get("/inspect").text
+    assert shown in page
+    assert "s3cret-pw" not in page

@@ -254,6 +254,7 @@ def test_flask_flash_with_markup(app: Flask) -> None:
     assert messages(client.get("/legacy")) == [("info", "&lt;b&gt;later&lt;/b&gt;")]
 
 
+@pytest.mark.usefixtures("real_clock")
 def test_flashes_in_a_flask_session_cookie_move_to_the_flash(
     make_app: AppFactory,
 ) -> None:

@@ -303,8 +303,8 @@ def test_sign_out_wins_across_processes(db_url: str, race: str) -> None:
             ),
         )
         headers = out.get(10)
-        # The late save wrote nothing and deleted the cookie.
-        assert [h.split(";")[0] for h in headers] == ["session="]
+        # The late save wrote nothing, and left the browser's cookie alone.
+        assert headers == []
     else:
         saver = ctx.Process(
             target=sql_workers.save_often, args=(db_url, cookie, 200, out)

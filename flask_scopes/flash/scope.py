@@ -23,6 +23,12 @@ from .codec import Batch
 from .codec import FlashCodec
 from .codec import largest_parts
 from .form import pick_fields
+from .outgoing import fit
+from .outgoing import KEPT
+from .outgoing import merge
+from .outgoing import NEW
+from .outgoing import OnlyNewLeft
+from .outgoing import UNREAD
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Request
@@ -282,6 +288,7 @@ class FlashScope:
 
         Left out, each with a debug log line: fields whose names match
         :attr:`sensitive_field`, values that are not text (uploaded files),
+        fields with a value that is not valid text (a lone surrogate),
         values longer than :attr:`FlashCodec.max_value_length`, and fields
         past :attr:`max_form_size` characters in all.
 
@@ -341,8 +348,15 @@ class FlashScope:
     def save(self, response: Response) -> None:
         """Write, delete or leave alone the flash cookie for ``response``.
 
-        :raises FlashTooLarge: What goes out is over the size limit even
-            without the unread messages carried along. No cookie is set.
+        What came in with the request gives way when what goes out does not
+        fit: unread messages first, then kept ones, oldest first, each with
+        a log line.
+
+        :raises FlashTooLarge: The messages flashed in this request alone
+            are over the size limit. No cookie is set.
+
+        .. versionchanged:: 0.2
+            Kept messages that no longer fit are dropped, not an error.
         """
         self.saved = True
         if self.unsaveable:
@@ -363,12 +377,13 @@ class FlashScope:
                 )
         if self.outgoing:
             self.outgoing.created = now
-            carried.append((self.outgoing, False))
-        self._write(response, _merge(carried), now)
+            carried.append((self.outgoing, NEW))
+        self._write(response, merge(carried), now)
 
-    def _carry(self, consumes: bool, now: int) -> list[tuple[Batch, bool]]:
-        """The incoming batches that go out again, each with whether it may
-        be dropped to make room (it was not kept)."""
+    def _carry(self, consumes: bool, now: int) -> list[tuple[Batch, int]]:
+        """The incoming batches that go out again, each with its rank: kept
+        batches (:data:`KEPT`) give way to new messages only after unkept
+        ones (:data:`UNREAD`)."""
         out = []
         for batch in self.incoming:
             messages = []
@@ -388,62 +403,37 @@ class FlashScope:
                 form, errors = {}, {}
             carried = Batch(now if kept else batch.created, messages, form, errors)
             if carried:
-                out.append((carried, not kept))
+                out.append((carried, KEPT if kept else UNREAD))
         return out
 
     def _write(
-        self, response: Response, batches: list[tuple[Batch, bool]], now: int
+        self, response: Response, batches: list[tuple[Batch, int]], now: int
     ) -> None:
         policy = self.runtime.flash_cookie
-        codec = self.codec
-        if not batches:
+        header = None
+        if batches:
+            try:
+                header = fit(
+                    batches,
+                    self.codec,
+                    policy,
+                    self.runtime.settings.flash_max_age,
+                    now,
+                )
+            except OnlyNewLeft as e:
+                # The messages flashed in this request alone don't fit: the
+                # app's own doing.
+                self.unsaveable = True
+                self._room(e.count)
+                raise FlashTooLarge(
+                    policy.size(e.header),
+                    policy.max_size,
+                    largest_parts(batch for batch, _ in batches),
+                ) from None
+        if header is None:
             if self.had_cookie:
                 policy.delete(response)
                 vary_cookie(response)
             return
-        max_age = self.runtime.settings.flash_max_age
-        while True:
-            count = sum(len(batch.messages) for batch, _ in batches)
-            header = ""
-            if len(batches) <= codec.max_batches and count <= codec.max_messages:
-                value = codec.encode([batch for batch, _ in batches])
-                expires = max(batch.created for batch, _ in batches) + max_age
-                header = policy.header(value, expires, now)
-                if policy.fits(header):
-                    break
-            droppable = [i for i, (_, drop) in enumerate(batches) if drop]
-            if not droppable:
-                # Only kept and new messages are left, and they don't fit.
-                self.unsaveable = True
-                self._room(count)
-                raise FlashTooLarge(
-                    policy.size(header),
-                    policy.max_size,
-                    largest_parts(batch for batch, _ in batches),
-                )
-            # Unread messages give way to new ones, oldest first.
-            logger.debug("Dropped an unread flash to make room for a new one")
-            del batches[droppable[0]]
         policy.set(response, header)
         vary_cookie(response)
-
-
-def _merge(batches: list[tuple[Batch, bool]]) -> list[tuple[Batch, bool]]:
-    """Join neighbouring batches of the same time that can't be dropped."""
-    out: list[tuple[Batch, bool]] = []
-    for batch, drop in batches:
-        if out and not drop and not out[-1][1] and out[-1][0].created == batch.created:
-            last = out[-1][0]
-            errors = dict(last.errors)
-            for name, messages in batch.errors.items():
-                errors[name] = errors.get(name, []) + messages
-            merged = Batch(
-                last.created,
-                last.messages + batch.messages,
-                {**last.form, **batch.form},
-                errors,
-            )
-            out[-1] = (merged, False)
-        else:
-            out.append((batch, drop))
-    return out

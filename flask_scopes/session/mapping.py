@@ -82,12 +82,17 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     #: Whether the cookie was genuine but its session had ended (expired,
     #: timed out, signed out elsewhere, revoked): the response deletes it.
     ended = False
-    #: Set by :meth:`regenerate`.
+    #: Set by :meth:`regenerate` and :meth:`clear`: what is saved next gets
+    #: a new identity.
     regenerated = False
     #: Set when saving failed (the session was too large), so that Flask's
     #: error response does not try again and leaves the client's previous
     #: cookie alone.
     unsaveable = False
+    #: The store outage that stopped the session from loading, if any.
+    #:
+    #: .. versionadded:: 0.2
+    store_error: Exception | None = None
     #: What the interface resolved for the app when it opened the session.
     #: Its ``flash_bridge(request, runtime)`` gives the bridge to the
     #: request's flash scope (:class:`FlashBridge`).
@@ -325,10 +330,16 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     def clear(self) -> None:
         """Discard the whole session. The response deletes its cookie (and
         its store entry), and whatever is written after this begins a new
-        session."""
+        session, with a new identity: with a server-side store, a new id, so
+        that whoever holds the old id has nothing.
+
+        .. versionchanged:: 0.2
+            A write after ``clear()`` gets a new id in store mode.
+        """
         self._load()
         dict.clear(self)
         self.modified = True
+        self.regenerated = True
         self.created = None
 
     @property
