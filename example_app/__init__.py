@@ -1,13 +1,18 @@
 """A small app that shows flask-scopes at work: sign in and out, a settings
-form with Post/Redirect/Get, a visit counter, and a page that shows what the
-session and the flash hold.
+form with Post/Redirect/Get whose theme changes the page, a visit counter,
+and a page that shows what the session and the flash hold.
 
+    python -m flask_scopes secret        # make a key
+    export FLASK_SECRET_KEY=<the key>
     flask --app example_app run
 
-``SECRET_KEY`` and ``SCOPES_SESSION_STORE`` (for example
-``redis://localhost:6379/0`` or ``file:///tmp/sessions``) are read from the
-environment. Without ``SECRET_KEY`` a random key is made at start-up, so
-sessions end whenever the server restarts.
+The app reads its configuration with ``app.config.from_prefixed_env()``:
+``FLASK_SECRET_KEY`` becomes ``SECRET_KEY``, and
+``FLASK_SCOPES_SESSION_STORE`` (for example ``redis://localhost:6379/0`` or
+``file:///tmp/sessions``) keeps sessions on the server. Without a key, a
+random one is made at start-up: sessions then end whenever the server
+restarts, and no other process (``flask scopes inspect``) can verify its
+cookies.
 
 Every form carries a CSRF token kept in the session, checked on each
 ``POST``: copy that along with the rest.
@@ -18,7 +23,6 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-import os
 import secrets
 import typing as t
 
@@ -33,12 +37,21 @@ from werkzeug.wrappers import Response
 
 from flask_scopes import flash
 from flask_scopes import Scopes
+from flask_scopes.inspection import inspect_cookie
 
 scopes = Scopes()
 
 THEMES = ("light", "dark")
 #: The session key of the CSRF token the forms carry.
 CSRF_KEY = "csrf_token"
+
+#: The navigation: ``(endpoint, label)``, in order. An app that adds a page
+#: appends its endpoint here.
+PAGES: list[tuple[str, str]] = [
+    ("index", "Home"),
+    ("settings", "Settings"),
+    ("inspect", "Inspect"),
+]
 
 
 def create_app(config: dict[str, t.Any] | None = None) -> Flask:
@@ -47,9 +60,10 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     :param config: Extra configuration, applied last.
     """
     app = Flask(__name__)
-    app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
-    app.config["SCOPES_SESSION_STORE"] = os.environ.get("SCOPES_SESSION_STORE") or None
+    app.config.from_prefixed_env()
     app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(48)
     scopes.init_app(app)
 
     @app.template_global()
@@ -70,6 +84,11 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
             sent.encode("utf-8", "surrogateescape"), expected.encode("ascii")
         ):
             abort(400, "The form's CSRF token is missing or wrong: reload the page.")
+
+    @app.context_processor
+    def layout() -> dict[str, t.Any]:
+        saved = session.get("settings", {})
+        return {"pages": PAGES, "theme": saved.get("theme", "light")}
 
     @app.get("/")
     def index() -> str:
@@ -126,19 +145,38 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
 
     @app.get("/inspect")
     def inspect() -> str:
-        cookie_name = app.config["SESSION_COOKIE_NAME"]
-        cookie = request.cookies.get(cookie_name, "")
+        interface = scopes.interface(app)
+        runtime = interface.runtime(app)
+        names = runtime.settings.cookie_name, runtime.settings.flash_cookie_name
+        cookies = {name: request.cookies.get(name, "") for name in names}
+        # Read the incoming cookies as `flask scopes inspect` would, before
+        # the page touches the session or uses the flash up.
+        reports = {
+            name: inspect_cookie(app, interface, runtime, f"{name}={value}")
+            for name, value in cookies.items()
+            if value
+        }
+        session_report = reports.get(names[0])
         return render_template(
             "inspect.html",
-            data=json.dumps(dict(session), indent=2, default=repr, sort_keys=True),
-            cookie=cookie,
-            readable=readable_part(cookie),
-            cookie_name=cookie_name,
-            flash_cookie=request.cookies.get(
-                app.config["SCOPES_FLASH_COOKIE_NAME"], ""
-            ),
+            data=pretty(dict(session)),
+            session_name=names[0],
+            session_cookie=cookies[names[0]],
+            readable=readable_part(cookies[names[0]]),
+            session_report=session_report,
+            stored=pretty(session_report["data"])
+            if session_report and session_report.get("format") == "store"
+            else None,
+            flash_name=names[1],
+            flash_cookie=cookies[names[1]],
+            flash_report=reports.get(names[1]),
             store=store_description(app),
         )
+
+    @app.post("/inspect/flash")
+    def flash_and_inspect() -> Response:
+        flash.info("A message for the next request: this page reads it.")
+        return redirect(url_for("inspect"))
 
     return app
 
@@ -162,6 +200,11 @@ def readable_part(cookie: str) -> str | None:
         return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
     except ValueError:
         return None
+
+
+def pretty(value: t.Any) -> str:
+    """``value`` as indented JSON for a ``<pre>``."""
+    return json.dumps(value, indent=2, default=repr, sort_keys=True, ensure_ascii=False)
 
 
 app = create_app()

@@ -6,6 +6,7 @@ from .errors import SessionStoreUnavailable as SessionStoreUnavailable
 from .errors import SessionTooLarge as SessionTooLarge
 from .errors import SessionValueError as SessionValueError
 from .errors import StoredSessionTooLarge as StoredSessionTooLarge
+from .errors import WeakSecretKeyWarning as WeakSecretKeyWarning
 from .extension import Scopes as Scopes
 from .flash import Flash as Flash
 from .flash import flash as flash

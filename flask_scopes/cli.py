@@ -81,15 +81,20 @@ def secret_command(nbytes: int) -> None:
     """Print a new random secret key.
 
     The key goes to standard output alone, so that it can be piped or
-    redirected; a hint on how to use it goes to standard error.
+    redirected; a hint on how to use it goes to standard error. It needs no
+    app: ``python -m flask_scopes secret`` runs it too.
     """
     click.echo(secrets.token_urlsafe(nbytes))
-    click.echo(
-        "Set it as SECRET_KEY, for example FLASK_SECRET_KEY=<key> in the"
-        " environment with app.config.from_prefixed_env(). When replacing a"
-        " key, move the old one to SECRET_KEY_FALLBACKS so nobody is signed out.",
-        err=True,
-    )
+    click.echo(SECRET_HINT, err=True)
+
+
+#: What ``secret`` says on standard error about using the key.
+SECRET_HINT = (
+    "Set it as the app's SECRET_KEY: an app that calls"
+    " app.config.from_prefixed_env() reads FLASK_SECRET_KEY=<key> from the"
+    " environment. When replacing a key, move the old one to"
+    " SECRET_KEY_FALLBACKS so nobody is signed out."
+)
 
 
 @scopes_cli.command(
@@ -122,7 +127,11 @@ def inspect_command(cookie: str, as_json: bool) -> None:
         raise click.ClickException(str(e)) from None
     if runtime.codec is None:
         raise click.ClickException(
-            "SECRET_KEY is not set, so no session cookie can be verified."
+            "SECRET_KEY is not set, so no session cookie can be verified. An"
+            " app without a configured key has none, or makes a random one in"
+            " each process: no cookie from another process can verify. Set"
+            " SECRET_KEY as the running app does (for example"
+            " FLASK_SECRET_KEY=<key> with app.config.from_prefixed_env())."
         )
     if cookie == "-":
         cookie = sys.stdin.read(MAX_INPUT + 1)
@@ -179,9 +188,22 @@ def _next_use(report: dict[str, t.Any], runtime: Runtime) -> str:
     return "re-issued under the current key on its next use"
 
 
+#: Printed under a cookie that no key verifies.
+OTHER_KEY_HINT = (
+    "No key of this app (SECRET_KEY, SECRET_KEY_FALLBACKS) signed it. If the"
+    " app makes a random SECRET_KEY when none is configured, each process has"
+    " its own, and no cookie from another process can verify."
+)
+
+
 def _print_report(report: dict[str, t.Any], runtime: Runtime) -> None:
+    if report.get("format") == "flash":
+        _print_flash(report, runtime)
+        return
     if "key" not in report:
         _echo(f"Invalid session cookie: {report['reason']}.", err=True)
+        if "bad signature" in report["reason"]:
+            _echo(OTHER_KEY_HINT, err=True)
         return
     stored = report["format"] == "store"
     if report["valid"]:
@@ -239,3 +261,22 @@ def _print_report(report: dict[str, t.Any], runtime: Runtime) -> None:
     if "data" in report:
         _echo("Data:")
         _echo(json.dumps(report["data"], indent=2, ensure_ascii=False))
+
+
+def _print_flash(report: dict[str, t.Any], runtime: Runtime) -> None:
+    name = runtime.settings.flash_cookie_name
+    how = (
+        "signed (SCOPES_FLASH_SIGNED)"
+        if report["signed"]
+        else "unsigned: anyone can read or write it"
+    )
+    _echo(f"A flash cookie ({name}), {how}. It carries:")
+    for batch in report["batches"]:
+        stale = " (older than SCOPES_FLASH_MAX_AGE: ignored)" if batch["stale"] else ""
+        _echo(f"Flashed at {batch['created']}{stale}:")
+        for category, message in batch["messages"]:
+            _echo(f"  {category}: {message}")
+        for label, fields in (("form", batch["form"]), ("errors", batch["errors"])):
+            for field, values in fields.items():
+                _echo(f"  {label} {field}: {json.dumps(values, ensure_ascii=False)}")
+    _echo(f"{'Size:':14}{report['size']} bytes")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import typing as t
+import warnings
 
 from flask import current_app
 from flask import has_request_context
@@ -13,11 +14,13 @@ from flask import session
 
 from .cli import scopes_cli
 from .errors import ScopesError
+from .errors import WeakSecretKeyWarning
 from .flash.helpers import flash_context
 from .interface import ScopesSessionInterface
 from .session.mapping import ScopesSession
 from .settings import DEFAULTS
 from .settings import Settings
+from .settings import weak_key_reason
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Flask
@@ -63,10 +66,24 @@ class Scopes:
         :param app: The app.
         :raises ConfigurationError: A setting that can't work, such as a
             ``__Host-`` cookie name with a ``Domain``.
+
+        .. versionchanged:: 0.2
+            Warns with :class:`~flask_scopes.WeakSecretKeyWarning` when
+            ``SECRET_KEY`` is obviously weak.
         """
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
-        Settings.from_app(app)
+        settings = Settings.from_app(app)
+        weakness = weak_key_reason(settings.secret_key)
+        if weakness is not None:
+            warnings.warn(
+                WeakSecretKeyWarning(
+                    f"The SECRET_KEY of the app {app.name!r} {weakness}: anyone"
+                    " who guesses it can sign any session. Make one with"
+                    " 'python -m flask_scopes secret'."
+                ),
+                stacklevel=2,
+            )
         interface = self.session_interface_class(clock=self.clock)
         app.session_interface = interface
         processors = app.template_context_processors.setdefault(None, [])

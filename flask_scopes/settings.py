@@ -8,6 +8,7 @@ request pays for a snapshot comparison, not for validation.
 from __future__ import annotations
 
 import operator
+import re
 import typing as t
 from dataclasses import dataclass
 from datetime import timedelta
@@ -301,6 +302,55 @@ class Settings:
                 "SameSite=None needs Secure: browsers drop such a cookie"
                 " without it. Set SESSION_COOKIE_SECURE = True, or use 'Lax'.",
             )
+
+
+#: The fewest bytes a ``SECRET_KEY`` should hold; ``flask scopes secret``
+#: makes keys of 48 random bytes.
+MIN_SECRET_BYTES = 32
+
+#: Keys that are placeholders, however long, compared in lower case and
+#: without spaces, dashes, underscores and dots.
+PLACEHOLDER_KEYS = frozenset(
+    {
+        "",
+        "dev",
+        "development",
+        "secret",
+        "secretkey",
+        "changeme",
+        "changethis",
+        "replaceme",
+        "yoursecretkey",
+        "mysecretkey",
+        "test",
+        "testing",
+        "password",
+        "default",
+        "key",
+        "outputofflaskscopessecret",
+    }
+)
+
+
+def weak_key_reason(key: bytes | None) -> str | None:
+    """Why ``key`` is obviously weak as a ``SECRET_KEY``, or ``None`` when it
+    is long enough and not a known placeholder. Only the obvious is caught:
+    a long key can still be weak if it is not random.
+
+    .. versionadded:: 0.2
+
+    :param key: The resolved key, as :attr:`Settings.secret_key` holds it.
+    """
+    if key is None:
+        return None
+    folded = re.sub(rb"[\s._-]+", b"", key.lower())
+    if folded.decode("utf-8", "replace") in PLACEHOLDER_KEYS:
+        return "is a placeholder"
+    if len(key) < MIN_SECRET_BYTES:
+        return f"is {len(key)} bytes long, shorter than {MIN_SECRET_BYTES}"
+    if len(set(key)) < 8:
+        return f"holds only {len(set(key))} different characters"
+    return None
 
 
 def _secret(value: t.Any, key: str) -> bytes | None:

@@ -17,10 +17,10 @@ from example_app import create_app
 @pytest.fixture(params=["cookie", "file"])
 def app(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: t.Any) -> Flask:
     if request.param == "file":
-        monkeypatch.setenv("SCOPES_SESSION_STORE", f"file://{tmp_path}")
+        monkeypatch.setenv("FLASK_SCOPES_SESSION_STORE", f"file://{tmp_path}")
     else:
-        monkeypatch.delenv("SCOPES_SESSION_STORE", raising=False)
-    monkeypatch.setenv("SECRET_KEY", "example-test-key")
+        monkeypatch.delenv("FLASK_SCOPES_SESSION_STORE", raising=False)
+    monkeypatch.setenv("FLASK_SECRET_KEY", "example-test-key")
     return create_app({"TESTING": True})
 
 
@@ -123,19 +123,96 @@ def test_forms_need_the_csrf_token(app: Flask) -> None:
     assert "ann" in client.get("/").text
 
 
-@pytest.mark.parametrize(
-    ("url", "shown"),
-    [
-        ("redis://:s3cret-pw@127.0.0.1:1/0", "RedisCache at 127.0.0.1:1"),
-        ("redis://ann:s3cret-pw@localhost:1/0", "RedisCache at localhost:1"),
-    ],
-)
+@pytest.mark.parametrize("user", ["default", ""])
 def test_inspect_page_shows_no_store_password(
-    url: str, shown: str, monkeypatch: t.Any
+    user: str, redis_process: t.Any, monkeypatch: t.Any
 ) -> None:
-    # No request here reaches the store: no server is needed.
-    monkeypatch.setenv("SECRET_KEY", "example-test-key")
-    monkeypatch.setenv("SCOPES_SESSION_STORE", url)
-    page = create_app({"TESTING": True}).test_client().get("/inspect").text
-    assert shown in page
-    assert "s3cret-pw" not in page
+    # The server's default user has no password, so it takes any: the URL
+    # carries one all the same, as a production URL would.
+    url = f"redis://{user}:s3cret-pw@127.0.0.1:{redis_process.port}/0"
+    monkeypatch.setenv("FLASK_SECRET_KEY", "example-test-key")
+    monkeypatch.setenv("FLASK_SCOPES_SESSION_STORE", url)
+    if not user:
+        # The one-argument AUTH needs a password on the server.
+        redis_process.client().config_set("requirepass", "s3cret-pw")
+    try:
+        page = create_app({"TESTING": True}).test_client().get("/inspect")
+    finally:
+        if not user:
+            redis_process.client(password="s3cret-pw").config_set("requirepass", "")
+    assert page.status_code == 200
+    assert f"RedisCache at 127.0.0.1:{redis_process.port}" in page.text
+    assert "s3cret-pw" not in page.text
+
+
+def sign_in(app: Flask) -> t.Any:
+    client = app.test_client()
+    post(client, "/login", {"username": "dora", "password": "pw"})
+    return client
+
+
+def test_reads_what_flask_scopes_secret_says(app: Flask) -> None:
+    # "flask scopes secret" tells to set FLASK_SECRET_KEY for an app that
+    # calls from_prefixed_env(), as this one does.
+    assert app.config["SECRET_KEY"] == "example-test-key"
+
+
+def test_without_a_key_it_makes_a_strong_one(monkeypatch: t.Any) -> None:
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    keys = {create_app().config["SECRET_KEY"] for _ in range(2)}
+    assert len(keys) == 2
+    assert all(len(key) >= 64 for key in keys)
+
+
+def test_dark_theme_changes_the_page(app: Flask) -> None:
+    client = sign_in(app)
+    assert 'data-theme="light"' in client.get("/").text
+    post(
+        client,
+        "/settings",
+        {"display_name": "Dora", "email": "dora@example.test", "theme": "dark"},
+    )
+    for path in ("/", "/settings", "/inspect"):
+        assert '<html lang="en" data-theme="dark">' in client.get(path).text
+
+
+def test_inspect_shows_the_incoming_flash_before_it_is_used_up(app: Flask) -> None:
+    client = sign_in(app)
+    client.get("/")
+    assert client.get_cookie("flash") is None
+    post(client, "/inspect/flash")
+    page = client.get("/inspect").text
+    incoming = page[
+        page.index('id="flash-incoming"') : page.index("Messages this page")
+    ]
+    assert "A message for the next request" in incoming
+    shown = page[page.index('id="flash-messages"') :]
+    assert "info: A message for the next request" in shown
+    again = client.get("/inspect").text
+    assert "No flash came with this request." in again
+
+
+def test_inspect_shows_the_session_cookie_and_the_store(app: Flask) -> None:
+    client = sign_in(app)
+    page = client.get("/inspect").text
+    assert "valid" in page
+    assert "current key (SECRET_KEY)" in page
+    if app.config["SCOPES_SESSION_STORE"]:
+        store = page[page.index('id="store-data"') :]
+        assert "&#34;user&#34;: &#34;dora&#34;" in store.split("</pre>")[0]
+        assert "What the store holds for this session" in page
+    else:
+        assert 'id="store-data"' not in page
+        assert 'id="session-readable"' in page
+
+
+def test_every_page_links_its_favicon_and_stylesheet(app: Flask) -> None:
+    client = sign_in(app)
+    for path in ("/", "/login", "/settings", "/inspect"):
+        page = client.get(path).text
+        assert 'rel="icon"' in page
+        assert 'name="viewport"' in page
+    for path in ("/static/favicon.svg", "/static/style.css"):
+        response = client.get(path)
+        assert response.status_code == 200
+        response.close()
