@@ -21,7 +21,6 @@ from .stores import BaseSessionStore
 from .stores import check_url
 from .stores import SQLOptions
 from .stores.sql_config import is_sql_bind
-from .stores.sql_config import is_table_name
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Config
@@ -249,12 +248,7 @@ class Settings:
             revocation_store=_store(
                 key("SCOPES_REVOCATION_STORE"), "SCOPES_REVOCATION_STORE"
             ),
-            sql=SQLOptions(
-                _table_name(
-                    key("SCOPES_SESSION_SQL_TABLE"), "SCOPES_SESSION_SQL_TABLE"
-                ),
-                bool(key("SCOPES_SESSION_SQL_CREATE_TABLE")),
-            ),
+            sql=SQLOptions.from_config(key),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
             encrypt_accept_signed=bool(key("SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED")),
         )
@@ -447,16 +441,6 @@ def _store(value: t.Any, key: str) -> t.Any:
         f" 'redis://localhost:6379/0' or 'sqlite:///sessions.db', a SQLAlchemy"
         f" engine or a SessionStore, not {value!r}.",
     )
-
-
-def _table_name(value: t.Any, key: str) -> str:
-    if not is_table_name(value):
-        raise ConfigurationError(
-            key,
-            f"{value!r} is not a table name: use letters, digits and _, with"
-            " an optional schema name and a dot before it.",
-        )
-    return t.cast(str, value)
 
 
 def _positive_int(value: t.Any, key: str) -> int:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import sys
+import typing as t
 from dataclasses import dataclass
+
+from ..errors import ConfigurationError
 
 #: The SQLAlchemy dialects whose URLs (``dialect[+driver]://...``) name a
 #: SQL store.
@@ -32,6 +35,22 @@ class SQLOptions:
     table: str = "scopes_sessions"
     #: :data:`SCOPES_SESSION_SQL_CREATE_TABLE`.
     create_table: bool = False
+
+    @classmethod
+    def from_config(cls, get: t.Callable[[str], t.Any]) -> SQLOptions:
+        """Read and check the options.
+
+        :param get: Returns a configuration key's value, or its default.
+        :raises ConfigurationError: The table name is not one.
+        """
+        table = get("SCOPES_SESSION_SQL_TABLE")
+        if not is_table_name(table):
+            raise ConfigurationError(
+                "SCOPES_SESSION_SQL_TABLE",
+                f"{table!r} is not a table name: use letters, digits and _, with"
+                " an optional schema name and a dot before it.",
+            )
+        return cls(table, bool(get("SCOPES_SESSION_SQL_CREATE_TABLE")))
 
 
 _TABLE_NAME = re.compile(
