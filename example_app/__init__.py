@@ -1,6 +1,8 @@
 """A small app that shows flask-scopes at work: sign in and out, a settings
 form with Post/Redirect/Get whose theme changes the page, a visit counter,
-and a page that shows what the session and the flash hold.
+a page that shows what the session and the flash hold, and "Your devices":
+the sessions of the signed-in user, each of which can be ended (sign in
+from several browsers to try it).
 
     python -m flask_scopes secret        # make a key
     export FLASK_SECRET_KEY=<the key>
@@ -12,7 +14,9 @@ The app reads its configuration with ``app.config.from_prefixed_env()``:
 ``file:///tmp/sessions``) keeps sessions on the server. Without a key, a
 random one is made at start-up: sessions then end whenever the server
 restarts, and no other process (``flask scopes inspect``) can verify its
-cookies.
+cookies. Without a session store, the sessions stay in the cookie and an
+in-process store keeps the index of each user's devices
+(``SCOPES_REVOCATION_STORE``).
 
 Every form carries a CSRF token kept in the session, checked on each
 ``POST``: copy that along with the rest.
@@ -51,6 +55,7 @@ PAGES: list[tuple[str, str]] = [
     ("index", "Home"),
     ("settings", "Settings"),
     ("inspect", "Inspect"),
+    ("devices", "Devices"),
 ]
 
 
@@ -61,6 +66,10 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     """
     app = Flask(__name__)
     app.config.from_prefixed_env()
+    if not app.config.get("SCOPES_SESSION_STORE"):
+        app.config["SCOPES_REVOCATION_STORE"] = "simple://"
+    app.config["SCOPES_DEVICES"] = True
+    app.config["SCOPES_DEVICES_USER_AGENT"] = True
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_urlsafe(48)
@@ -104,7 +113,7 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
             flash.error("Enter a user name and a password.")
             flash.keep_form(request.form, only=["username"])
             return redirect(url_for("login"))
-        session.regenerate()
+        session.bind_user(name)
         session["user"] = name
         flash.success(f"Signed in as {name}.")
         return redirect(url_for("index"))
@@ -114,6 +123,24 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
         session.clear()
         flash.info("Signed out.")
         return redirect(url_for("index"))
+
+    @app.get("/devices")
+    def devices() -> str | Response:
+        if "user" not in session:
+            flash.warning("Sign in to see your devices.")
+            return redirect(url_for("login"))
+        return render_template(
+            "devices.html", devices=scopes.user_sessions(session["user"])
+        )
+
+    @app.post("/devices/end")
+    def end_device() -> Response:
+        if "user" in session:
+            if scopes.end_session(session["user"], request.form.get("ref", "")):
+                flash.success("That device is signed out.")
+            else:
+                flash.info("That session had already ended.")
+        return redirect(url_for("devices"))
 
     @app.route("/settings", methods=["GET", "POST"])
     def settings() -> str | Response:

@@ -12,6 +12,7 @@ from .flash import Flash as Flash
 from .flash import flash as flash
 from .interface import ScopesSessionInterface as ScopesSessionInterface
 from .session import ScopesSession as ScopesSession
+from .session.devices import Device as Device
 from .stores import BaseSessionStore as BaseSessionStore
 from .stores import FileSystemSessionStore as FileSystemSessionStore
 from .stores import RedisSessionStore as RedisSessionStore

@@ -26,8 +26,8 @@ from .flash.codec import FlashCodec
 from .flash.context import save_flash as save_flash_cookie
 from .flash.scope import FlashScope
 from .runtime import Runtime
-from .session.mapping import NullScopesSession
 from .session.mapping import ScopesSession
+from .session.null import NullScopesSession
 from .session.timing import CheckTimes
 from .session.timing import TimeRules
 from .settings import Settings
@@ -210,7 +210,13 @@ class ScopesSessionInterface(SessionInterface):
         runtime = getattr(session, "runtime", None) or self.runtime(app)
         if session.accessed:
             vary_cookie(response)
-        self.save_flash(app, runtime, response)
+        try:
+            self.save_flash(app, runtime, response)
+        except SessionStoreUnavailable as e:
+            # A flash too large for its cookie could not go to the store.
+            logger.error("%s", e, exc_info=e.original)
+            self.store_failed(response, e)
+            return
         if not isinstance(session, ScopesSession) or not session.loaded:
             return
         error = session.store_error

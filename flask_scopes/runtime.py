@@ -18,7 +18,9 @@ from .codecs.signed import SessionCodec
 from .codecs.signing import KeyRing
 from .codecs.signing import SESSION_ID_SALT
 from .flash.bridge import flash_bridge
+from .flash.overflow import FlashOverflow
 from .session.cookie_mode import CookieSessions
+from .session.devices import Devices
 from .session.entries import SessionIds
 from .session.entries import UserRefs
 from .session.revocation import Revocations
@@ -94,6 +96,13 @@ class Runtime:
         self.flash_codec = parts.flash_codec_class.from_settings(
             settings, parts.digest_method
         )
+        #: Keeps each user's index of sessions, or ``None``.
+        self.devices = self.session.devices
+        #: Keeps a flash too large for its cookie in the session store, or
+        #: ``None`` without one.
+        self.flash_overflow: FlashOverflow | None = None
+        if self.session.store is not None:
+            self.flash_overflow = FlashOverflow(self.session.store, self.flash_codec)
 
     @staticmethod
     def session_scope(parts: Parts, settings: Settings) -> SessionScope:
@@ -168,7 +177,25 @@ class Runtime:
                 parts.time_check,
                 parts.idle_refresh_fraction,
             )
-        return SessionScope(settings, policy, cookies, store, revocations, server)
+        scope = SessionScope(settings, policy, cookies, store, revocations, server)
+        if settings.devices and revocations is not None:
+            # In store mode the index sits beside the entries; in cookie
+            # mode beside the revocation markers.
+            devices = Devices(
+                store or revocations.store,
+                refs,
+                parts.clock,
+                parts.idle_refresh_fraction,
+                user_agent=settings.devices_user_agent,
+                ip=settings.devices_ip,
+                marker_ttl=revocations.window + revocations.margin,
+            )
+            scope.devices = devices
+            if server is not None:
+                server.devices = devices
+            else:
+                cookies.devices = devices
+        return scope
 
     # The session scope's parts, as earlier versions had them here.
 

@@ -13,14 +13,10 @@ import typing as t
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cachelib import BaseCache
-
 from .codecs.crypto import require_cryptography
 from .errors import ConfigurationError
-from .stores import BaseSessionStore
-from .stores import check_url
+from .stores import check_store_value
 from .stores import SQLOptions
-from .stores.sql_config import is_sql_bind
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Config
@@ -69,10 +65,12 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_SESSION_MIGRATE_COOKIES": True,
     "SCOPES_SESSION_STORE_MAX_SIZE": 1024 * 1024,
     "SCOPES_REVOCATION_STORE": None,
-    "SCOPES_SESSION_SQL_TABLE": "scopes_sessions",
-    "SCOPES_SESSION_SQL_CREATE_TABLE": False,
+    **SQLOptions.DEFAULTS,
     "SCOPES_SESSION_ENCRYPT": False,
     "SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED": True,
+    "SCOPES_DEVICES": False,
+    "SCOPES_DEVICES_USER_AGENT": False,
+    "SCOPES_DEVICES_IP": False,
 }
 
 #: Flask's own keys that flask-scopes honours.
@@ -167,6 +165,9 @@ class Settings:
     sql: SQLOptions
     encrypt: bool
     encrypt_accept_signed: bool
+    devices: bool = False
+    devices_user_agent: bool = False
+    devices_ip: bool = False
 
     @classmethod
     def from_app(cls, app: Flask) -> Settings:
@@ -251,6 +252,9 @@ class Settings:
             sql=SQLOptions.from_config(key),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
             encrypt_accept_signed=bool(key("SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED")),
+            devices=bool(key("SCOPES_DEVICES")),
+            devices_user_agent=bool(key("SCOPES_DEVICES_USER_AGENT")),
+            devices_ip=bool(key("SCOPES_DEVICES_IP")),
         )
         settings._check_prefixes()
         if settings.encrypt:
@@ -425,22 +429,11 @@ def _optional_seconds(value: t.Any, key: str) -> int | None:
 
 
 def _store(value: t.Any, key: str) -> t.Any:
-    if value is None or isinstance(value, (BaseCache, BaseSessionStore)):
-        return value
-    if is_sql_bind(value):
-        return value
-    if isinstance(value, str):
-        try:
-            check_url(value)
-        except ValueError as e:
-            raise ConfigurationError(key, str(e)) from None
-        return value
-    raise ConfigurationError(
-        key,
-        "must be None, a cachelib cache (such as RedisCache), a URL such as"
-        f" 'redis://localhost:6379/0' or 'sqlite:///sessions.db', a SQLAlchemy"
-        f" engine or a SessionStore, not {value!r}.",
-    )
+    try:
+        check_store_value(value)
+    except ValueError as e:
+        raise ConfigurationError(key, str(e)) from None
+    return value
 
 
 def _positive_int(value: t.Any, key: str) -> int:

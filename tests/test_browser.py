@@ -321,3 +321,34 @@ def test_works_on_a_phone(
     finally:
         page.context.close()
     assert errors == []
+
+
+def test_your_devices_ends_one_browser_alone(browser: t.Any, server: str) -> None:
+    contexts = [browser.new_context(base_url=server) for _ in range(3)]
+    try:
+        pages = []
+        for context in contexts:
+            context.set_default_timeout(15_000)
+            page = context.new_page()
+            sign_in(page, "dana")
+            pages.append(page)
+        first, second, third = pages
+        first.click("#devices-link")
+        first.wait_for_url("**/devices")
+        rows = first.locator("#devices tr.device")
+        assert rows.count() == 3
+        assert first.locator("#devices tr.current").count() == 1
+        # End the most recently seen other session: the third browser's.
+        first.locator("#devices tr.device:not(.current) button.end").first.click()
+        first.wait_for_url("**/devices")
+        assert "That device is signed out." in first.inner_text("main")
+        assert first.locator("#devices tr.device").count() == 2
+        third.reload()
+        assert third.locator("#login-link").is_visible()
+        second.reload()
+        assert second.inner_text("#user") == "dana"
+        first.reload()
+        assert first.inner_text("#user") == "dana"
+    finally:
+        for context in contexts:
+            context.close()

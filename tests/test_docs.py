@@ -99,7 +99,7 @@ def test_every_key_is_documented(key: str) -> None:
     entry = config_entries().get(key)
     assert entry is not None, f"{key} has no py:data entry in configuration.rst"
     assert "Default: ``" in entry
-    assert re.search(r"\.\. versionadded:: 0\.[12]\n", entry)
+    assert re.search(r"^    \.\. versionadded:: 0\.[12]$", entry, re.M), entry
 
 
 @pytest.mark.parametrize("key", sorted(settings.DEFAULTS))

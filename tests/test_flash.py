@@ -291,7 +291,20 @@ def test_bad_categories_are_refused_where_flashed(
             flash.now.add("message", category)
 
 
-@pytest.mark.parametrize("message", [3, None, b"bytes", ["a"], "lone \ud800"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        b"bytes",
+        (1, 2),
+        object(),
+        float("nan"),
+        {"k": "lone \ud800"},
+        {1: "int key"},
+        [[[[[[[[["deep"]]]]]]]]],
+        list(range(300)),
+        "lone \ud800",
+    ],
+)
 def test_bad_messages_are_refused_where_flashed(
     flash_app: Flask, message: t.Any
 ) -> None:

@@ -15,6 +15,7 @@ from .codec import Batch
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..cookies import CookiePolicy
     from .codec import FlashCodec
+    from .overflow import FlashOverflow
 
 logger = logging.getLogger("flask_scopes")
 
@@ -44,10 +45,15 @@ def fit(
     policy: CookiePolicy,
     max_age: int,
     now: int,
+    overflow: FlashOverflow | None = None,
 ) -> str | None:
     """The ``Set-Cookie`` header for ``batches``, after dropping what came
     in with the request, unread before kept, oldest first, until it fits,
     with a log line for each. ``batches`` is changed in place.
+
+    With ``overflow``, batches that don't fit the cookie go to the store
+    whole, and the cookie carries only their reference; nothing is dropped
+    unless the store refuses them too.
 
     :returns: The header, or ``None`` when nothing is left.
     :raises OnlyNewLeft: New messages alone don't fit.
@@ -61,6 +67,10 @@ def fit(
             header = policy.header(value, expires, now)
             if policy.fits(header):
                 return header
+            if overflow is not None:
+                spilled = overflow.spill([b for b, _ in batches], expires - now)
+                if spilled:
+                    return policy.header(spilled, expires, now)
         rank = max(rank for _, rank in batches)
         if rank == NEW:
             raise OnlyNewLeft(count, header)

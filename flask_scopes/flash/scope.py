@@ -35,6 +35,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Response
 
     from ..settings import Settings
+    from .overflow import FlashOverflow
 
 logger = logging.getLogger("flask_scopes")
 
@@ -49,6 +50,10 @@ class FlashRuntime(t.Protocol):
     clock: t.Callable[[], float]
     flash_codec: FlashCodec
     flash_cookie: CookiePolicy
+    #: Where a flash too large for its cookie goes, or ``None``.
+    #:
+    #: .. versionadded:: 0.2
+    flash_overflow: FlashOverflow | None
 
 
 class FlashScope:
@@ -116,7 +121,7 @@ class FlashScope:
         #: Set once the response's cookie was decided: later writes would
         #: be lost, so they raise.
         self.saved = False
-        self.now: list[tuple[str, str]] = []
+        self.now: list[tuple[str, t.Any]] = []
         self.now_form: _Fields = {}
         self.now_errors: _Fields = {}
         self.outgoing = Batch(0)
@@ -148,7 +153,13 @@ class FlashScope:
             if len(set(values)) > 1:
                 # One may be an attacker's, set for a parent domain.
                 raise BadCookie(f"{len(values)} different cookies of that name")
-            batches = self.codec.decode(values[0])
+            overflow = getattr(self.runtime, "flash_overflow", None)
+            if overflow is not None and overflow.is_reference(values[0]):
+                # Read once: the response rewrites or deletes the cookie.
+                self.stale = True
+                batches = overflow.load(values[0])
+            else:
+                batches = self.codec.decode(values[0])
             now = int(self.runtime.clock())
             live = []
             for batch in batches:
@@ -183,13 +194,13 @@ class FlashScope:
 
     # -- reading -------------------------------------------------------------
 
-    def messages(self) -> list[tuple[str, str]]:
+    def messages(self) -> list[tuple[str, t.Any]]:
         """Every ``(category, message)`` pair to show in this request: the
         incoming ones, then those flashed for now."""
         self.read = True
         return [m for batch in self.incoming for m in batch.messages] + self.now
 
-    def category(self, name: str) -> list[str]:
+    def category(self, name: str) -> list[t.Any]:
         """The messages of one category to show in this request."""
         return [message for category, message in self.messages() if category == name]
 
@@ -219,7 +230,7 @@ class FlashScope:
                 f"Flashed messages are (category, message) pairs, not {pair!r}.", pair
             )
         category, message = pair
-        return self.codec.check_category(category), self.codec.check_message(message)
+        return self.codec.check_category(category), self.codec.check_value(message)
 
     def _writable(self) -> None:
         if self.saved:
@@ -413,13 +424,9 @@ class FlashScope:
         header = None
         if batches:
             try:
-                header = fit(
-                    batches,
-                    self.codec,
-                    policy,
-                    self.runtime.settings.flash_max_age,
-                    now,
-                )
+                max_age = self.runtime.settings.flash_max_age
+                overflow = getattr(self.runtime, "flash_overflow", None)
+                header = fit(batches, self.codec, policy, max_age, now, overflow)
             except OnlyNewLeft as e:
                 # The messages flashed in this request alone don't fit: the
                 # app's own doing.

@@ -15,7 +15,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger("flask_scopes")
 
 _T = t.TypeVar("_T")
-_MISSING: t.Any = object()
+MISSING: t.Any = object()
 
 #: The key Flask's ``flash()`` and ``get_flashed_messages()`` use. The
 #: session never stores it: it is a view of the flash scope. Reading it
@@ -29,23 +29,16 @@ USER_KEY = "_scopes_user"
 #: The longest user id :meth:`ScopesSession.bind_user` accepts, in characters.
 MAX_USER_ID_LENGTH = 256
 
-#: The message of Flask's null session, kept word for word so that code and
-#: tests written against Flask keep matching it.
-NO_SECRET_KEY = (
-    "The session is unavailable because no secret key was set.  Set the"
-    " secret_key on the application to something unique and secret."
-)
-
 
 class FlashBridge(t.Protocol):
     """What ``session["_flashes"]`` reads and writes: the request's flash
     scope, as the session interface hands it to the session
     (:class:`flask_scopes.flash.FlashesBridge`)."""
 
-    def get(self) -> list[tuple[str, str]] | None: ...
+    def get(self) -> list[tuple[str, t.Any]] | None: ...
     def set(self, value: t.Any) -> None: ...
     def pending(self) -> bool: ...
-    def take(self) -> list[tuple[str, str]]: ...
+    def take(self) -> list[tuple[str, t.Any]]: ...
     def delete(self) -> None: ...
     def adopt(self, pairs: t.Any) -> None: ...
 
@@ -282,17 +275,17 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         dict.__delitem__(self, key)
         self.modified = True
 
-    def pop(self, key: str, default: t.Any = _MISSING) -> t.Any:
+    def pop(self, key: str, default: t.Any = MISSING) -> t.Any:
         if key == FLASHES_KEY:
             scope = self._flash()
-            if scope.pending() or default is _MISSING:
+            if scope.pending() or default is MISSING:
                 return scope.take()
             return default
         self._load()
         if dict.__contains__(self, key):
             self.modified = True
             return dict.pop(self, key)
-        if default is _MISSING:
+        if default is MISSING:
             raise KeyError(key)
         return default
 
@@ -375,7 +368,13 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         It also does what :meth:`regenerate` does: the session gets a new
         identity. The binding is kept under the ``_scopes_user`` key, with
         the user's revocation epoch when a store keeps them (reading it
-        costs one store round trip); :meth:`clear` removes it.
+        costs one store round trip); :meth:`clear` removes it. Where
+        :meth:`Scopes.user_sessions <flask_scopes.Scopes.user_sessions>`
+        works, the session also gets a device reference under
+        ``_scopes_device``.
+
+        .. versionchanged:: 0.2
+            The session is added to the user's index of sessions.
 
         :param user_id: The user's id, a ``str`` or an ``int``.
         :raises TypeError: ``user_id`` has another type.
@@ -394,6 +393,9 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         revocations = getattr(self.runtime, "revocations", None)
         epoch = None if revocations is None else revocations.current(uid)
         self[USER_KEY] = [uid, epoch]
+        devices = getattr(self.runtime, "devices", None)
+        if devices is not None:
+            devices.bind(self)
         self.regenerate()
 
     @property
@@ -403,46 +405,3 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         if type(value) is list and value and type(value[0]) is str:
             return value[0]
         return None
-
-
-class NullScopesSession(ScopesSession):
-    """The session of an app with no ``SECRET_KEY``: it reads as empty, and
-    every write raises the :exc:`RuntimeError` Flask's null session raises.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(None)
-
-    def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
-        raise RuntimeError(NO_SECRET_KEY)
-
-    clear = popitem = regenerate = bind_user = _fail
-
-    # The flash needs no secret key: ``_flashes`` still reaches it, so that
-    # Flask's flash() works as it does with Flask's own null session.
-
-    def __setitem__(self, key: str, value: t.Any) -> None:
-        if key != FLASHES_KEY:
-            self._fail()
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key: str) -> None:
-        if key != FLASHES_KEY:
-            self._fail()
-        super().__delitem__(key)
-
-    def pop(self, key: str, default: t.Any = _MISSING) -> t.Any:
-        if key != FLASHES_KEY:
-            self._fail()
-        return super().pop(key, default)
-
-    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
-        if key != FLASHES_KEY:
-            self._fail()
-        return super().setdefault(key, default)
-
-    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
-        data = dict(*args, **kwargs)
-        if set(data) - {FLASHES_KEY}:
-            self._fail()
-        super().update(data)

@@ -25,6 +25,8 @@ import secrets
 import typing as t
 
 from ..errors import SessionStoreUnavailable
+from .devices import Devices
+from .devices import ended_name
 from .entries import binding
 from .entries import marker_name
 from .entries import TOKEN
@@ -108,7 +110,18 @@ class Revocations:
             return False
         if now - touched > self.window:
             raise SessionEnded("bound to a user and unused for longer than the window")
-        marker = self.store.get(marker_name(self.refs.ref(bound[0])))
+        uref = self.refs.ref(bound[0])
+        device = Devices.ref_of(data)
+        if device is None:
+            marker = self.store.get(marker_name(uref))
+        else:
+            # A session listed among the user's devices may have been ended
+            # alone: its marker shares the hash slot, so one MGET reads both.
+            marker, ended = self.store.get_many(
+                marker_name(uref), ended_name(uref, device)
+            )
+            if ended is not None:
+                raise SessionEnded("the session was ended from another device")
         if self.is_revoked(bound[1], marker):
             raise SessionEnded("the session's user was revoked")
         return now - touched >= self.window * fraction

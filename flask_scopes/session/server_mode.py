@@ -35,6 +35,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..settings import Settings
     from ..stores import BaseSessionStore
     from .cookie_mode import CookieSessions
+    from .devices import Devices
     from .entries import SessionIds
     from .entries import UserRefs
     from .mapping import ScopesSession
@@ -80,6 +81,10 @@ class ServerSessions:
     #: How many fresh ids to try when one is taken, which never happens
     #: with 256-bit ids unless the store misbehaves.
     id_attempts = 3
+    #: Keeps each user's index of sessions, or ``None``.
+    #:
+    #: .. versionadded:: 0.2
+    devices: Devices | None = None
 
     def __init__(
         self,
@@ -199,6 +204,8 @@ class ServerSessions:
             if old is not None:
                 self.store.delete(old)
                 session.sid = session.store_entry = None
+                if self.devices is not None:
+                    self.devices.forget_entry(old)
             if session.had_cookie and (
                 old is not None or session.modified or session.ended
             ):
@@ -221,13 +228,17 @@ class ServerSessions:
                 " instead of writing the key.",
             ) from None
         uref = None if bound is None else self.refs.ref(bound[0])
+        ttl = entry_ttl(settings, created, now, permanent)
+        window = entry_window(settings, permanent)
+        devices = self.devices if uref is not None else None
+        renew = session.regenerated or session.sid is None
+        due = devices is not None and devices.due(session, now, window, renew)
         value = encode_entry(created, now, session)
         if len(value) > settings.store_max_size:
             session.unsaveable = True
             raise StoredSessionTooLarge(
                 len(value), settings.store_max_size, largest_keys(session)
             )
-        ttl = entry_ttl(settings, created, now, permanent)
         sid = session.sid
         if old is not None and (
             session.regenerated or sid is None or entry_name(sid, uref) != old
@@ -256,6 +267,9 @@ class ServerSessions:
             header = policy.header(self.ids.dump(sid, uref), expires, now)
             policy.set(response, header)
             vary_cookie(response)
+        if due:
+            assert devices is not None and uref is not None
+            devices.record(session, uref, sid, created, ttl, window)
         session.resend_cookie = False
         session.sid = sid
         session.store_entry = entry_name(sid, uref)

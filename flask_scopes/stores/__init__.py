@@ -8,7 +8,9 @@ from .contract import BaseSessionStore as BaseSessionStore
 from .filesystem import FileSystemSessionStore as FileSystemSessionStore
 from .redis_store import RedisSessionStore as RedisSessionStore
 from .sql_config import SQLOptions as SQLOptions
+from .urls import check_store_value as check_store_value
 from .urls import check_url as check_url
+from .urls import is_store_value as is_store_value
 from .urls import open_store as open_store
 from .urls import purge_expired as purge_expired
 from .urls import store_from_url as store_from_url

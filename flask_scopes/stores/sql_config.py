@@ -36,6 +36,12 @@ class SQLOptions:
     #: :data:`SCOPES_SESSION_SQL_CREATE_TABLE`.
     create_table: bool = False
 
+    #: The configuration keys and their defaults.
+    DEFAULTS: t.ClassVar[dict[str, t.Any]] = {
+        "SCOPES_SESSION_SQL_TABLE": "scopes_sessions",
+        "SCOPES_SESSION_SQL_CREATE_TABLE": False,
+    }
+
     @classmethod
     def from_config(cls, get: t.Callable[[str], t.Any]) -> SQLOptions:
         """Read and check the options.

@@ -30,6 +30,36 @@ from .sql_open import open_sql
 URL_SCHEMES = ("redis", "rediss", "unix", "file", "simple")
 
 
+def is_store_value(value: object) -> bool:
+    """Whether :func:`open_store` takes ``value`` as it is, not as a URL: a
+    store, a cachelib cache, or a SQLAlchemy engine or an object holding
+    one.
+
+    .. versionadded:: 0.2
+    """
+    return isinstance(value, (BaseCache, BaseSessionStore)) or is_sql_bind(value)
+
+
+def check_store_value(value: object) -> None:
+    """Check a configured :data:`SCOPES_SESSION_STORE` or
+    :data:`SCOPES_REVOCATION_STORE` value, without opening anything.
+
+    :raises ValueError: Why it can't be used.
+
+    .. versionadded:: 0.2
+    """
+    if value is None or is_store_value(value):
+        return
+    if isinstance(value, str):
+        check_url(value)
+        return
+    raise ValueError(
+        "must be None, a cachelib cache (such as RedisCache), a URL such as"
+        " 'redis://localhost:6379/0' or 'sqlite:///sessions.db', a SQLAlchemy"
+        f" engine or a SessionStore, not {value!r}."
+    )
+
+
 def purge_expired(store: BaseSessionStore) -> int:
     """Remove the expired entries of a store that does not remove them by
     itself (:class:`FileSystemSessionStore`, the SQL store); the others do
