@@ -34,6 +34,7 @@ from .settings import Settings
 from .settings import snapshot
 from .stores import BaseSessionStore
 from .stores import open_store
+from .stores import RedisSessionStore
 from .stores import SQLOptions
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -130,6 +131,8 @@ class ScopesSessionInterface(SessionInterface):
                 store = open_store(value, clock=self.clock, sql=sql)
             except ValueError as e:
                 raise ConfigurationError(key, str(e)) from None
+            if isinstance(store, RedisSessionStore):
+                store.setting = key
             self._stores[cache_key] = store
         return store
 

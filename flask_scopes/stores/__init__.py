@@ -7,6 +7,7 @@ from .base import StoreEvictionWarning as StoreEvictionWarning
 from .contract import BaseSessionStore as BaseSessionStore
 from .filesystem import FileSystemSessionStore as FileSystemSessionStore
 from .redis_store import RedisSessionStore as RedisSessionStore
+from .redis_urls import is_redis_client as is_redis_client
 from .sql_config import SQLOptions as SQLOptions
 from .urls import check_store_value as check_store_value
 from .urls import check_url as check_url

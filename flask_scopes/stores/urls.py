@@ -1,5 +1,5 @@
-"""Building a store from a configured value: a URL, a cachelib cache or a
-store.
+"""Building a store from a configured value: a URL, a cachelib cache, a
+client, an engine or a store.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from cachelib import BaseCache
 from cachelib import FileSystemCache
+from cachelib import RedisCache
 from cachelib import SimpleCache
 from cachelib.redis_base import BaseRedisCache
 
@@ -19,6 +20,10 @@ from .base import SessionStore
 from .contract import BaseSessionStore
 from .filesystem import FileSystemSessionStore
 from .redis_store import RedisSessionStore
+from .redis_urls import check_redis_url
+from .redis_urls import client_from_url
+from .redis_urls import is_redis_client
+from .redis_urls import SCHEMES as REDIS_SCHEMES
 from .sql_config import check_sql_url
 from .sql_config import is_sql_bind
 from .sql_config import is_sql_url
@@ -26,18 +31,26 @@ from .sql_config import SQL_DIALECTS
 from .sql_config import SQLOptions
 from .sql_open import open_sql
 
-#: The URL schemes :func:`open_store` understands.
-URL_SCHEMES = ("redis", "rediss", "unix", "file", "simple")
+#: The URL schemes :func:`open_store` understands, besides database URLs
+#: (:data:`~flask_scopes.stores.sql_config.SQL_DIALECTS`).
+#:
+#: .. versionchanged:: 0.2
+#:     Redis Cluster, Sentinel and Valkey schemes.
+URL_SCHEMES = (*REDIS_SCHEMES, "file", "simple")
 
 
 def is_store_value(value: object) -> bool:
     """Whether :func:`open_store` takes ``value`` as it is, not as a URL: a
-    store, a cachelib cache, or a SQLAlchemy engine or an object holding
-    one.
+    store, a cachelib cache, a Redis or Valkey client, or a SQLAlchemy
+    engine or an object holding one.
 
     .. versionadded:: 0.2
     """
-    return isinstance(value, (BaseCache, BaseSessionStore)) or is_sql_bind(value)
+    return (
+        isinstance(value, (BaseCache, BaseSessionStore))
+        or is_redis_client(value)
+        or is_sql_bind(value)
+    )
 
 
 def check_store_value(value: object) -> None:
@@ -54,9 +67,9 @@ def check_store_value(value: object) -> None:
         check_url(value)
         return
     raise ValueError(
-        "must be None, a cachelib cache (such as RedisCache), a URL such as"
-        " 'redis://localhost:6379/0' or 'sqlite:///sessions.db', a SQLAlchemy"
-        f" engine or a SessionStore, not {value!r}."
+        "must be None, a cachelib cache, a Redis client, a SessionStore, a"
+        " SQLAlchemy engine or a URL such as 'redis://localhost:6379/0' or"
+        f" 'sqlite:///sessions.db', not {value!r}."
     )
 
 
@@ -81,13 +94,17 @@ def check_url(url: str) -> None:
     if is_sql_url(url):
         check_sql_url(url)
         return
-    parts = urlsplit(url)
-    if parts.scheme not in URL_SCHEMES:
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in URL_SCHEMES:
         raise ValueError(
             f"{url.split(':', 1)[0]!r} is not a known store URL scheme; use one"
             f" of {', '.join(f'{s}://' for s in URL_SCHEMES)}, a database URL"
             f" ({', '.join(f'{s}://' for s in SQL_DIALECTS)}) or a cachelib cache."
         )
+    if scheme in REDIS_SCHEMES:
+        check_redis_url(url)
+        return
+    parts = urlsplit(url)
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
             raise ValueError(
@@ -106,8 +123,14 @@ def store_from_url(
 
     -   ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` (TLS)
         and ``unix:///path/to/redis.sock``: a :class:`~cachelib.RedisCache`.
-        Query arguments go to ``redis.Redis.from_url``, except ``key_prefix``,
-        which goes to the cache. Socket timeouts default to 5 seconds.
+        Query arguments go to the client, except ``key_prefix``, which goes
+        to the cache. Socket timeouts default to 5 seconds.
+    -   ``redis+cluster://host:port[,host:port...]``: a Redis Cluster.
+    -   ``redis+sentinel://host:port[,host:port...]/service_name[/db]``: the
+        primary of a service monitored by Sentinel.
+    -   ``valkey://``, ``valkeys://``, ``valkey+cluster://``,
+        ``valkey+sentinel://``...: the same on Valkey, with the ``valkey``
+        client if it is installed, else ``redis``.
     -   ``file:///absolute/path``: a :class:`~cachelib.FileSystemCache` in
         that directory, created if needed.
     -   ``simple://``: a :class:`~cachelib.SimpleCache` in this process, for
@@ -125,6 +148,8 @@ def store_from_url(
     check_url(url)
     if is_sql_url(url):
         return t.cast(BaseSessionStore, open_sql(url, clock, sql))
+    if url.split("://", 1)[0].lower() in REDIS_SCHEMES:
+        return _redis_store(url, clock)
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     if parts.scheme == "file":
@@ -134,19 +159,15 @@ def store_from_url(
     if parts.scheme == "simple":
         threshold = int(query.get("threshold", 1_000_000))
         return SessionStore(SimpleCache(threshold=threshold), clock=clock)
-    try:
-        import redis
-    except ImportError:  # pragma: no cover
-        raise ValueError(
-            f"{url!r} needs the redis package: pip install 'flask-scopes[redis]'."
-        ) from None
-    from cachelib import RedisCache
+    raise AssertionError(url)  # pragma: no cover: check_url refused it
 
-    key_prefix = query.pop("key_prefix", "")
-    bare = parts._replace(query=urlencode(query))
-    client = redis.Redis.from_url(
-        bare.geturl(), socket_timeout=5, socket_connect_timeout=5
-    )
+
+def _redis_store(url: str, clock: t.Callable[[], float] | None) -> SessionStore:
+    base, _, query = url.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    key_prefix = "".join(v for k, v in pairs if k == "key_prefix")
+    rest = [(k, v) for k, v in pairs if k != "key_prefix"]
+    client = client_from_url(f"{base}?{urlencode(rest)}" if rest else base)
     return RedisSessionStore(RedisCache(client, key_prefix=key_prefix), clock=clock)
 
 
@@ -157,15 +178,17 @@ def open_store(
     sql: SQLOptions | None = None,
 ) -> BaseSessionStore:
     """The store for a configured value: a :class:`BaseSessionStore` as it
-    is, a cachelib cache wrapped in the right kind of store, a SQLAlchemy
-    engine or an object holding one as ``engine`` (Flask-SQLAlchemy's
-    ``db``), or a URL.
+    is, a cachelib cache wrapped in the right kind of store, a Redis or
+    Valkey client (of one server, a Sentinel primary or a Cluster), a
+    SQLAlchemy engine or an object holding one as ``engine``
+    (Flask-SQLAlchemy's ``db``), or a URL.
 
     :param sql: How a SQL store is set up.
     :raises ValueError: The value can't be used.
 
     .. versionchanged:: 0.2
-        Any :class:`BaseSessionStore`, SQL engines and the ``sql`` argument.
+        Any :class:`BaseSessionStore`, clients, SQL engines and the ``sql``
+        argument.
     """
     if isinstance(value, BaseSessionStore):
         return value
@@ -177,10 +200,11 @@ def open_store(
         return FileSystemSessionStore(value, clock=clock)
     if isinstance(value, BaseCache):
         return SessionStore(value, clock=clock)
+    if is_redis_client(value):
+        return RedisSessionStore(RedisCache(value), clock=clock)
     if is_sql_bind(value):
         return t.cast(BaseSessionStore, open_sql(value, clock, sql))
     raise ValueError(
-        "must be None, a cachelib cache, a SessionStore, a SQLAlchemy engine"
-        " or a URL string,"
-        f" not {type(value).__name__}."
+        "must be None, a cachelib cache, a Redis client, a SessionStore, a"
+        f" SQLAlchemy engine or a URL string, not {type(value).__name__}."
     )
