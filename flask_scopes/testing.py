@@ -59,10 +59,15 @@ class ManualClock:
         self.now += seconds
 
 
-def _name(kind: str = "s") -> str:
-    # Names shaped like the real ones: a session id, with or without a
-    # user's hash tag, or a user's marker.
-    return f"{kind}:{{{secrets.token_urlsafe(16)}}}{secrets.token_urlsafe(32)}"
+def _tag() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _name(kind: str = "s", tag: str | None = None) -> str:
+    # Names shaped like the real ones: a session id under a user's hash
+    # tag, or a user's marker. Names read together share the tag, as they
+    # do in the app, so that a Redis Cluster keeps them in one slot.
+    return f"{kind}:{{{tag or _tag()}}}Ab{secrets.token_urlsafe(32)}"
 
 
 class StoreContractTests:
@@ -109,7 +114,8 @@ class StoreContractTests:
         assert isinstance(store.expires_by_itself, bool)
 
     def test_missing_entries(self, store: BaseSessionStore) -> None:
-        a, b = _name(), _name("u")
+        tag = _tag()
+        a, b = _name(tag=tag), _name("u", tag)
         assert store.get(a) is None
         assert store.get_many(a, b) == [None, None]
         assert store.delete(a) is False
@@ -117,7 +123,8 @@ class StoreContractTests:
         assert store.get(a) is None
 
     def test_values_are_kept_byte_for_byte(self, store: BaseSessionStore) -> None:
-        names = [_name() for _ in range(3)]
+        tag = _tag()
+        names = [_name(tag=tag) for _ in range(3)]
         values = [b'[1,1,2,{"a":null}]', bytes(range(256)) * 4, b"\x80\x00'\"\\"]
         for name, value in zip(names, values, strict=True):
             store.set(name, value, 60)
@@ -132,8 +139,9 @@ class StoreContractTests:
         assert store.get(name) == value
 
     def test_names_are_distinct(self, store: BaseSessionStore) -> None:
-        base = _name()
-        names = [base, base.upper(), base.lower(), base + "x", base[:-1], "u:" + base]
+        tag, ident = _tag(), _name()[-45:]
+        idents = [ident, ident.upper(), ident.lower(), ident + "x", ident[:-1]]
+        names = [f"s:{{{tag}}}{i}" for i in idents] + [f"u:{{{tag}}}{ident}"]
         for i, name in enumerate(names):
             store.set(name, str(i).encode(), 60)
         assert store.get_many(*names) == [str(i).encode() for i in range(len(names))]
@@ -168,14 +176,16 @@ class StoreContractTests:
         assert store.get(name) is None
 
     def test_get_many_keeps_the_order(self, store: BaseSessionStore) -> None:
-        names = [_name() for _ in range(4)]
+        tag = _tag()
+        names = [_name(tag=tag) for _ in range(4)]
         store.set(names[2], b"2", 60)
         store.set(names[0], b"0", 60)
         assert store.get_many(*names) == [b"0", None, b"2", None]
         assert store.get_many(names[2]) == [b"2"]
 
     def test_expiry(self, store: BaseSessionStore, store_clock: ManualClock) -> None:
-        short, renewed, long = _name(), _name(), _name("u")
+        tag = _tag()
+        short, renewed, long = _name(tag=tag), _name(tag=tag), _name("u", tag)
         store.set(short, b"short", 1)
         store.set(renewed, b"renewed", 1)
         store.set(long, b"long", 3600)

@@ -1,6 +1,7 @@
 """Every built-in store passes the reusable suite of
 :mod:`flask_scopes.testing`: SimpleCache, FileSystemCache, a real Redis
-server, SQLite and a real PostgreSQL server."""
+server, a real Redis Cluster and Sentinel, SQLite and a real PostgreSQL
+server."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ if t.TYPE_CHECKING:
     from pathlib import Path
 
     from .redis_server import RedisServer
+    from .redis_topologies import LocalCluster
+    from .redis_topologies import LocalSentinel
 
 
 class TestSimpleCacheStore(StoreContractTests):
@@ -53,6 +56,24 @@ class TestRedisStore(StoreContractTests):
         return lambda clock: RedisSessionStore(
             RedisCache(redis_server.client()), clock=clock
         )
+
+
+@pytest.mark.redis
+class TestRedisClusterStore(StoreContractTests):
+    follows_clock = False
+
+    @pytest.fixture
+    def make_store(self, redis_cluster: LocalCluster) -> StoreFactory:
+        return lambda clock: open_store(redis_cluster.client(), clock=clock)
+
+
+@pytest.mark.redis
+class TestRedisSentinelStore(StoreContractTests):
+    follows_clock = False
+
+    @pytest.fixture
+    def make_store(self, redis_sentinel: LocalSentinel) -> StoreFactory:
+        return lambda clock: open_store(redis_sentinel.client(), clock=clock)
 
 
 class TestSQLiteStore(StoreContractTests):
