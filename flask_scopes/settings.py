@@ -1,8 +1,6 @@
-"""Every configuration key flask-scopes reads, its default and its validation.
-
-This is the only module that reads ``app.config``. The keys are resolved
-into a :class:`Settings` once, and again whenever one of them changes, so a
-request pays for a snapshot comparison, not for validation.
+"""Every configuration key flask-scopes reads, its default and its
+validation. The only module that reads ``app.config``: the keys are resolved
+into a :class:`Settings` once, and again whenever one of them changes.
 """
 
 from __future__ import annotations
@@ -71,6 +69,7 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_DEVICES": False,
     "SCOPES_DEVICES_USER_AGENT": False,
     "SCOPES_DEVICES_IP": False,
+    "SCOPES_FLASK_LOGIN": True,
 }
 
 #: Flask's own keys that flask-scopes honours.
@@ -168,6 +167,7 @@ class Settings:
     devices: bool = False
     devices_user_agent: bool = False
     devices_ip: bool = False
+    flask_login: bool = True
 
     @classmethod
     def from_app(cls, app: Flask) -> Settings:
@@ -255,6 +255,7 @@ class Settings:
             devices=bool(key("SCOPES_DEVICES")),
             devices_user_agent=bool(key("SCOPES_DEVICES_USER_AGENT")),
             devices_ip=bool(key("SCOPES_DEVICES_IP")),
+            flask_login=bool(key("SCOPES_FLASK_LOGIN")),
         )
         settings._check_prefixes()
         if settings.encrypt:

@@ -16,9 +16,11 @@ from .encoding import decompress
 from .encoding import FROM_URLSAFE
 from .encoding import PayloadTooLarge
 from .signing import KeyRing
+from .tagged import BUILTIN
 from .tagged import dumps
 from .tagged import is_immutable
 from .tagged import loads
+from .tagged import Tags
 
 #: Header -> (tagged, compressed).
 HEADERS = {
@@ -59,6 +61,10 @@ class SessionCodec:
     :param keys: The key ring for the session's salt.
     :param max_length: Longer incoming values are refused before any work.
     :param max_inflated: The most bytes a compressed body may inflate to.
+    :param tags: The session's tags, registered ones included.
+
+    .. versionchanged:: 0.2
+        The ``tags`` parameter.
     """
 
     #: Bodies longer than this many bytes are compressed when that makes
@@ -75,10 +81,17 @@ class SessionCodec:
     #: mapping is handed out each time. ``0`` turns it off.
     remembered = 1024
 
-    def __init__(self, keys: KeyRing, max_length: int, max_inflated: int) -> None:
+    def __init__(
+        self,
+        keys: KeyRing,
+        max_length: int,
+        max_inflated: int,
+        tags: Tags = BUILTIN,
+    ) -> None:
         self.keys = keys
         self.max_length = max_length
         self.max_inflated = max_inflated
+        self.tags = tags
         self._seen: dict[str, tuple[int, int, dict[str, t.Any], int]] = {}
 
     def _remember(
@@ -86,15 +99,17 @@ class SessionCodec:
     ) -> None:
         if not self.remembered:
             return
-        for item in dict.values(data):
-            if not is_immutable(item):
+        # Only what decodes to the very same values: a key that is not a str
+        # (stored as JSON writes it) or a value of a subclass is not kept.
+        for key, item in dict.items(data):
+            if type(key) is not str or not is_immutable(item):
                 return
         if len(self._seen) >= self.remembered:
             self._seen.clear()
         self._seen[value] = (created, touched, dict(dict.items(data)), index)
 
     def encode(self, created: int, touched: int, data: dict[str, t.Any]) -> str:
-        raw, tagged = dumps(created, touched, data)
+        raw, tagged = dumps(created, touched, data, self.tags)
         header = "1t" if tagged else "1"
         if len(raw) > self.max_inflated:
             raise PayloadTooLarge(len(raw))
@@ -136,6 +151,6 @@ class SessionCodec:
             raise BadCookie(f"bad base64: {e}") from None
         if compressed:
             raw = decompress(raw, self.max_inflated)
-        created, touched, data = loads(raw, tagged)
+        created, touched, data = loads(raw, tagged, self.tags)
         self._remember(value, created, touched, data, index)
         return created, touched, data, index
