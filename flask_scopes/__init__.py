@@ -16,6 +16,7 @@ from .named import Sessions as Sessions
 from .named import sessions as sessions
 from .session import ScopesSession as ScopesSession
 from .session.devices import Device as Device
+from .stores import BaseSessionStore as BaseSessionStore
 from .stores import FileSystemSessionStore as FileSystemSessionStore
 from .stores import RedisSessionStore as RedisSessionStore
 from .stores import SessionStore as SessionStore

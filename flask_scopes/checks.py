@@ -9,12 +9,8 @@ import re
 import typing as t
 from datetime import timedelta
 
-from cachelib import BaseCache
-
 from .errors import ConfigurationError
-from .stores import check_url
-from .stores import is_redis_client
-from .stores import SessionStore
+from .stores import check_store_value
 
 _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 
@@ -173,19 +169,13 @@ def as_optional_ttl(value: t.Any, key: str) -> int | None:
 
 
 def as_store(value: t.Any, key: str) -> t.Any:
-    """A store: ``None``, a cachelib cache, a Redis client, a store URL or a
-    :class:`~flask_scopes.stores.SessionStore`."""
-    store_types = (BaseCache, SessionStore)
-    if value is None or isinstance(value, store_types) or is_redis_client(value):
-        return value
-    if isinstance(value, str):
-        try:
-            check_url(value)
-        except ValueError as e:
-            raise ConfigurationError(key, str(e)) from None
-        return value
-    message = "must be None, a cachelib cache, a Redis client, a SessionStore"
-    raise ConfigurationError(key, f"{message} or a URL, not {value!r}.")
+    """A store: ``None``, a cachelib cache, a Redis client, a SQLAlchemy
+    engine, a store URL or a :class:`~flask_scopes.stores.BaseSessionStore`."""
+    try:
+        check_store_value(value)
+    except ValueError as e:
+        raise ConfigurationError(key, str(e)) from None
+    return value
 
 
 def as_positive_int(value: t.Any, key: str) -> int:

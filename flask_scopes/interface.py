@@ -41,9 +41,10 @@ from .signals import flash_too_large
 from .signals import send
 from .signals import session_too_large
 from .signals import store_unavailable
+from .stores import BaseSessionStore
 from .stores import open_store
 from .stores import RedisSessionStore
-from .stores import SessionStore
+from .stores import SQLOptions
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Flask
@@ -100,7 +101,7 @@ class ScopesSessionInterface(SessionInterface):
         #: .. versionadded:: 0.2
         self.serializer: SessionSerializer = self.serializer_class()
         self._cached: tuple[tuple[t.Any, ...], Runtime] | None = None
-        self._stores: dict[t.Any, SessionStore] = {}
+        self._stores: dict[t.Any, BaseSessionStore] = {}
 
     # -- customisation points --------------------------------------------
 
@@ -132,22 +133,34 @@ class ScopesSessionInterface(SessionInterface):
         )
 
     def session_store(
-        self, value: t.Any, key: str = "SCOPES_SESSION_STORE"
-    ) -> SessionStore:
+        self,
+        value: t.Any,
+        key: str = "SCOPES_SESSION_STORE",
+        sql: SQLOptions | None = None,
+    ) -> BaseSessionStore:
         """The store for a configured ``SCOPES_SESSION_STORE`` or
         ``SCOPES_REVOCATION_STORE`` value: a cachelib cache, a URL or a
         :class:`~flask_scopes.stores.SessionStore`. Made once per value, so
         that a URL opens one connection pool however often the
-        configuration is resolved again."""
-        store = self._stores.get(value)
+        configuration is resolved again.
+
+        :param sql: How a SQL store is set up, from
+            :data:`SCOPES_SESSION_SQL_TABLE` and
+            :data:`SCOPES_SESSION_SQL_CREATE_TABLE`.
+
+        .. versionchanged:: 0.2
+            SQL stores, and the ``sql`` argument.
+        """
+        cache_key = (value, sql)
+        store = self._stores.get(cache_key)
         if store is None:
             try:
-                store = open_store(value, clock=self.clock)
+                store = open_store(value, clock=self.clock, sql=sql)
             except ValueError as e:
                 raise ConfigurationError(key, str(e)) from None
             if isinstance(store, RedisSessionStore):
                 store.setting = key
-            self._stores[value] = store
+            self._stores[cache_key] = store
         return store
 
     def runtime(self, app: Flask) -> Runtime:

@@ -37,7 +37,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .flash.scope import FlashScope
     from .session.timing import CheckTimes
     from .settings import Settings
-    from .stores import SessionStore
+    from .stores import BaseSessionStore
+    from .stores import SQLOptions
 
 
 class Parts(t.Protocol):
@@ -64,7 +65,9 @@ class Parts(t.Protocol):
         self, settings: Settings, keys: t.Sequence[bytes]
     ) -> EncryptedSessionCodec: ...
 
-    def session_store(self, value: t.Any, key: str = ...) -> SessionStore: ...
+    def session_store(
+        self, value: t.Any, key: str = ..., sql: SQLOptions | None = ...
+    ) -> BaseSessionStore: ...
 
     @property
     def time_check(self) -> CheckTimes: ...
@@ -121,11 +124,13 @@ class Runtime:
         store = None
         if settings.store is not None:
             key = settings.key("store", "SCOPES_SESSION_STORE")
-            store = parts.session_store(settings.store, key)
+            store = parts.session_store(settings.store, key, sql=settings.sql)
         revocation_store = store
         if settings.revocation_store is not None:
             key = settings.key("revocation_store", "SCOPES_REVOCATION_STORE")
-            revocation_store = parts.session_store(settings.revocation_store, key)
+            revocation_store = parts.session_store(
+                settings.revocation_store, key, sql=settings.sql
+            )
         refs = UserRefs(
             ()
             if settings.secret_key is None
@@ -235,7 +240,7 @@ class Runtime:
         return self.session.flask_reader
 
     @property
-    def store(self) -> SessionStore | None:
+    def store(self) -> BaseSessionStore | None:
         """The server-side store, or ``None`` in cookie mode."""
         return self.session.store
 

@@ -27,6 +27,7 @@ from .checks import SCOPE_OPTIONS
 from .checks import weak_key_reason  # noqa: F401 (re-exported)
 from .codecs.crypto import require_cryptography
 from .errors import ConfigurationError
+from .stores import SQLOptions
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Config
@@ -50,6 +51,7 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_SESSION_MIGRATE_COOKIES": True,
     "SCOPES_SESSION_STORE_MAX_SIZE": 1024 * 1024,
     "SCOPES_REVOCATION_STORE": None,
+    **SQLOptions.DEFAULTS,
     "SCOPES_SESSION_ENCRYPT": False,
     "SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED": True,
     "SCOPES_SESSIONS": {},
@@ -153,6 +155,7 @@ class Settings:
     migrate_cookies: bool
     store_max_size: int
     revocation_store: t.Any
+    sql: SQLOptions
     encrypt: bool
     encrypt_accept_signed: bool
     #: The scope's name: ``"session"`` for ``flask.session``, else the name
@@ -259,6 +262,7 @@ class Settings:
             revocation_store=as_store(
                 key("SCOPES_REVOCATION_STORE"), "SCOPES_REVOCATION_STORE"
             ),
+            sql=SQLOptions.from_config(key),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
             encrypt_accept_signed=bool(key("SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED")),
             devices=bool(key("SCOPES_DEVICES")),

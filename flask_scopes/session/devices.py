@@ -49,7 +49,7 @@ from .entries import is_valid_id
 from .entries import TOKEN
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from ..stores import SessionStore
+    from ..stores import BaseSessionStore
     from .entries import UserRefs
     from .mapping import ScopesSession
 
@@ -125,7 +125,7 @@ class Devices:
 
     def __init__(
         self,
-        store: SessionStore,
+        store: BaseSessionStore,
         refs: UserRefs,
         clock: t.Callable[[], float],
         refresh_fraction: float,

@@ -33,7 +33,7 @@ from .entries import TOKEN
 from .timing import SessionEnded
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from ..stores import SessionStore
+    from ..stores import BaseSessionStore
     from .entries import UserRefs
 
 _EPOCH = re.compile(rb'"(' + TOKEN.encode() + rb'{22})"')
@@ -50,7 +50,7 @@ class Revocations:
     """
 
     def __init__(
-        self, store: SessionStore, window: int, refs: UserRefs, margin: int = 3600
+        self, store: BaseSessionStore, window: int, refs: UserRefs, margin: int = 3600
     ) -> None:
         self.store = store
         self.window = window

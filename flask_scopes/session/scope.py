@@ -16,7 +16,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..codecs.signed import SessionCodec
     from ..cookies import CookiePolicy
     from ..settings import Settings
-    from ..stores import SessionStore
+    from ..stores import BaseSessionStore
     from .cookie_mode import CookieSessions
     from .devices import Devices
     from .revocation import Revocations
@@ -46,7 +46,7 @@ class SessionScope:
         settings: Settings,
         cookie: CookiePolicy,
         cookies: CookieSessions | None,
-        store: SessionStore | None,
+        store: BaseSessionStore | None,
         revocations: Revocations | None,
         server: ServerSessions | None,
     ) -> None:

@@ -1,5 +1,5 @@
 """Sessions kept on the server: the cookie carries only a signed random id,
-the data lives in a :class:`~flask_scopes.stores.SessionStore`.
+the data lives in a :class:`~flask_scopes.stores.BaseSessionStore`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..codecs.tagged import Tags
     from ..cookies import CookiePolicy
     from ..settings import Settings
-    from ..stores import SessionStore
+    from ..stores import BaseSessionStore
     from .cookie_mode import CookieSessions
     from .devices import Devices
     from .entries import SessionIds
@@ -99,7 +99,7 @@ class ServerSessions:
         self,
         settings: Settings,
         policy: CookiePolicy,
-        store: SessionStore,
+        store: BaseSessionStore,
         ids: SessionIds,
         refs: UserRefs,
         revocations: Revocations | None,

@@ -1,8 +1,9 @@
 """Server-side storage on any :class:`cachelib.BaseCache`.
 
-A :class:`SessionStore` keeps bytes under string keys with a time to live,
-and nothing else: what the bytes mean is decided by
-:mod:`flask_scopes.serverside`. It never lets cachelib pickle or unpickle
+A :class:`SessionStore` is the cachelib implementation of
+:class:`~flask_scopes.stores.BaseSessionStore`: it keeps bytes under string
+keys with a time to live, and nothing else: what the bytes mean is decided
+by :mod:`flask_scopes.session.server_mode`. It never lets cachelib pickle or unpickle
 anything: values go through a serializer that passes bytes unchanged, or
 straight to the Redis client, or, for :class:`~cachelib.FileSystemCache`,
 to files written and read here. Whoever can write to the store can then
@@ -41,12 +42,12 @@ import sys
 import time
 import typing as t
 import warnings
-from contextlib import contextmanager
 
 from cachelib import BaseCache
 from cachelib import SimpleCache
 
 from ..errors import SessionStoreUnavailable
+from .contract import BaseSessionStore
 
 
 class StoreEvictionWarning(UserWarning):
@@ -92,7 +93,7 @@ def _client_errors() -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
-class SessionStore:
+class SessionStore(BaseSessionStore):
     """Bytes under string keys in a cachelib cache, with a time to live.
 
     Every key is prefixed with :attr:`namespace`. Every method raises
@@ -157,16 +158,8 @@ class SessionStore:
         """Names the store in error messages, without credentials."""
         return type(self.cache).__name__
 
-    def key(self, name: str) -> str:
-        """The full key of an entry."""
-        return f"{self.namespace}{name}"
-
-    @contextmanager
-    def _guard(self, operation: str) -> t.Iterator[None]:
-        try:
-            yield
-        except self.errors as e:
-            raise SessionStoreUnavailable(operation, self.describe(), e) from e
+    #: The name :meth:`guard` had before 0.2, for subclasses.
+    _guard = BaseSessionStore.guard
 
     # -- operations ----------------------------------------------------------
 
@@ -218,8 +211,11 @@ class SessionStore:
 
         :returns: Whether it existed.
         """
+        key = self.key(name)
         with self._guard("save"):
-            return bool(self._view.delete(self.key(name)))
+            # SimpleCache deletes an expired entry as if it were live.
+            live = bool(self._view.has(key))
+            return bool(self._view.delete(key)) and live
 
     def purge_expired(self) -> int:
         """Remove expired entries, for backends that keep them.
