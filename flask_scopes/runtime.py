@@ -22,7 +22,10 @@ from .session.entries import SessionIds
 from .session.revocation import Revocations
 from .session.scope import SessionScope
 from .session.server_mode import ServerSessions
+from .errors import ConfigurationError
 from .session.timing import revocation_window
+from .stores.near_cache import NearCacheUnsupported
+from .stores.near_cache import near_cached
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .codecs.crypto import EncryptedSessionCodec
@@ -63,6 +66,13 @@ class Parts(t.Protocol):
     ) -> None: ...
 
 
+def _near_cached(store: SessionStore, size: int) -> SessionStore:
+    try:
+        return near_cached(store, size)
+    except NearCacheUnsupported as e:
+        raise ConfigurationError("SCOPES_SESSION_STORE_CACHE", str(e)) from None
+
+
 class Runtime:
     """What one app's settings resolve to: the settings themselves, the
     session scope, and what the flash scope needs. Rebuilt when the
@@ -95,6 +105,8 @@ class Runtime:
         store = None
         if settings.store is not None:
             store = parts.session_store(settings.store, "SCOPES_SESSION_STORE")
+            if settings.store_cache:
+                store = _near_cached(store, settings.store_cache)
         revocation_store = store
         if settings.revocation_store is not None:
             revocation_store = parts.session_store(

@@ -39,6 +39,7 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_SESSION_STORE": None,
     "SCOPES_SESSION_STORE_TTL": 86400,
     "SCOPES_SESSION_STORE_MAX_SIZE": 1024 * 1024,
+    "SCOPES_SESSION_STORE_CACHE": 0,
     "SCOPES_REVOCATION_STORE": None,
     "SCOPES_SESSION_ENCRYPT": False,
     "SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED": True,
@@ -106,6 +107,7 @@ class Settings:
     store_ttl: int
     store_max_size: int
     revocation_store: t.Any
+    store_cache: int
     encrypt: bool
     encrypt_accept_signed: bool
 
@@ -178,10 +180,18 @@ class Settings:
             revocation_store=_store(
                 key("SCOPES_REVOCATION_STORE"), "SCOPES_REVOCATION_STORE"
             ),
+            store_cache=_count(
+                key("SCOPES_SESSION_STORE_CACHE"), "SCOPES_SESSION_STORE_CACHE"
+            ),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
             encrypt_accept_signed=bool(key("SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED")),
         )
         settings._check_prefixes()
+        if settings.store_cache and settings.store is None:
+            raise ConfigurationError(
+                "SCOPES_SESSION_STORE_CACHE",
+                "caches reads of SCOPES_SESSION_STORE, which is not set.",
+            )
         if settings.encrypt:
             require_cryptography()
         if settings.flash_cookie_name == settings.cookie_name:
@@ -310,6 +320,16 @@ def _store(value: t.Any, key: str) -> t.Any:
         "must be None, a cachelib cache (such as RedisCache), a URL such as"
         f" 'redis://localhost:6379/0', or a SessionStore, not {value!r}.",
     )
+
+
+def _count(value: t.Any, key: str) -> int:
+    if value is None or value is False:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(
+            key, f"must be a number of entries (0 for none), not {value!r}."
+        )
+    return value
 
 
 def _positive_int(value: t.Any, key: str) -> int:

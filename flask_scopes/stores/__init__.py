@@ -5,6 +5,9 @@
 from .base import SessionStore as SessionStore
 from .base import StoreEvictionWarning as StoreEvictionWarning
 from .filesystem import FileSystemSessionStore as FileSystemSessionStore
+from .near_cache import near_cached as near_cached
+from .near_cache import NearCachedStore as NearCachedStore
+from .near_cache import NearCacheUnsupported as NearCacheUnsupported
 from .redis_store import RedisSessionStore as RedisSessionStore
 from .urls import check_url as check_url
 from .urls import open_store as open_store

@@ -1,0 +1,434 @@
+"""A near cache in front of a Redis store: each process keeps the entries it
+read recently and serves them again with no round trip, for as long as
+Redis says they did not change.
+
+Correctness comes from the server, not from a timer. Reads that fill the
+cache go through one connection of this process with ``CLIENT TRACKING ON
+REDIRECT <id>``: Redis remembers the keys it read and, when any client
+changes or deletes one of them (or it expires, or a database is flushed),
+publishes the key on ``__redis__:invalidate`` to a second connection of
+this process, which subscribed to that channel. Before a cached entry is
+served, whatever invalidations have arrived on that connection are applied,
+without waiting; a listener thread applies them too, between requests.
+
+Whenever the invalidation connection or the tracking connection is lost
+(the server restarted, a ``CLIENT KILL``, a network error), Redis stops
+sending this process the invalidations it needs: everything cached is
+dropped and nothing is served from the cache until both connections are
+back and tracking is on again.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+import typing as t
+import weakref
+from collections import OrderedDict
+
+from .base import SessionStore
+from .redis_store import RedisSessionStore
+
+#: The channel Redis publishes invalidations on, for ``REDIRECT``.
+CHANNEL = b"__redis__:invalidate"
+
+_MISSING: t.Any = object()
+
+
+class NearCacheUnsupported(ValueError):
+    """The store can't tell this process when an entry changes, so it can't
+    have a near cache."""
+
+
+class NearCachedStore(SessionStore):
+    """A :class:`RedisSessionStore` with a near cache of at most ``size``
+    entries in each process.
+
+    The cache holds what the store holds, the entries' bytes (and which keys
+    are missing), never objects a request could change. An entry leaves it
+    when Redis invalidates it, when its time to live runs out, when it is
+    the least recently used past ``size``, or when this process writes it:
+    every write through this store drops the entry here before it returns.
+
+    :param store: The Redis store to read and write through. Its client
+        must be a ``redis.Redis`` on a plain connection pool (TCP, TLS or a
+        Unix socket), not a cluster.
+    :param size: The most entries kept in each process.
+    :raises NearCacheUnsupported: The store can't invalidate.
+
+    .. versionadded:: 0.2
+    """
+
+    #: Entries longer than this many bytes are read through, never kept.
+    max_entry_size = 64 * 1024
+    #: How long to wait before trying to reconnect after a failure, in
+    #: seconds; the store is read directly meanwhile.
+    retry_after = 1.0
+
+    def __init__(self, store: SessionStore, size: int) -> None:
+        if not isinstance(store, RedisSessionStore):
+            raise NearCacheUnsupported(
+                f"{store.describe()} can't tell other processes when an entry"
+                " changes; a near cache needs Redis."
+            )
+        pool = getattr(store.client, "connection_pool", None)
+        if pool is None or not hasattr(pool, "connection_kwargs"):
+            raise NearCacheUnsupported(
+                f"{store.describe()}: a near cache needs a redis.Redis client on"
+                " a connection pool, not a cluster client."
+            )
+        if pool.connection_kwargs.get("decode_responses"):
+            raise NearCacheUnsupported(
+                f"{store.describe()}: the client decodes responses; sessions"
+                " need bytes."
+            )
+        self.inner = store
+        self.size = size
+        self.cache = store.cache
+        self.clock = store.clock
+        self.errors = store.errors
+        self.expires_by_itself = store.expires_by_itself
+        self._pool = pool
+        self._encoding = str(pool.connection_kwargs.get("encoding", "utf-8"))
+        #: key -> (bytes or None when missing, monotonic expiry or inf).
+        self._entries: OrderedDict[bytes, tuple[bytes | None, float]] = OrderedDict()
+        #: Counts hits, misses and resets, for tests and benchmarks.
+        self.stats = {"hits": 0, "misses": 0, "resets": 0}
+        self._pid = -1
+        self._after_fork()
+
+    def _after_fork(self) -> None:
+        # Connections, locks and the thread belong to one process: a forked
+        # worker starts empty and connects on its first read.
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._data_lock = threading.Lock()
+        self._inv: t.Any = None
+        self._data: t.Any = None
+        self._ready = False
+        self._seq = 0
+        self._failed_at = -float("inf")
+        self._entries.clear()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # -- the store's operations ------------------------------------------------
+
+    def describe(self) -> str:
+        return f"{self.inner.describe()} (near cache of {self.size})"
+
+    def key(self, name: str) -> str:
+        return self.inner.key(name)
+
+    def get(self, name: str) -> bytes | None:
+        return self.get_many(name)[0]
+
+    def get_many(self, *names: str) -> list[bytes | None]:
+        keys = [self.inner.key(name).encode(self._encoding) for name in names]
+        if self._pid != os.getpid():
+            self._after_fork()
+        with self._lock:
+            if self._poll():
+                found = [self._lookup(key) for key in keys]
+                if _MISSING not in found:
+                    self.stats["hits"] += 1
+                    return found
+        self.stats["misses"] += 1
+        values = self._fetch(keys)
+        if values is None:
+            return self.inner.get_many(*names)
+        return values
+
+    def set(self, name: str, value: bytes, ttl: int) -> None:
+        with self._writing(name):
+            self.inner.set(name, value, ttl)
+
+    def add(self, name: str, value: bytes, ttl: int) -> bool:
+        with self._writing(name):
+            return self.inner.add(name, value, ttl)
+
+    def replace(self, name: str, value: bytes, ttl: int) -> bool:
+        with self._writing(name):
+            return self.inner.replace(name, value, ttl)
+
+    def delete(self, name: str) -> bool:
+        with self._writing(name):
+            return self.inner.delete(name)
+
+    def purge_expired(self) -> int:
+        return self.inner.purge_expired()
+
+    def close(self) -> None:
+        """Close this process' connections and stop its listener thread.
+        The store reads directly afterwards."""
+        with self._lock:
+            self._closed = True
+            self._reset(count=False)
+
+    # -- the cache -------------------------------------------------------------
+
+    def _writing(self, name: str) -> t.ContextManager[None]:
+        return _Writing(self, self.inner.key(name).encode(self._encoding))
+
+    def _forget(self, key: bytes) -> None:
+        with self._lock:
+            self._seq += 1
+            self._entries.pop(key, None)
+
+    def _lookup(self, key: bytes) -> t.Any:
+        entries = self._entries
+        found = entries.get(key)
+        if found is None:
+            return _MISSING
+        value, expires = found
+        if expires <= time.monotonic():
+            del entries[key]
+            return _MISSING
+        entries.move_to_end(key)
+        return value
+
+    def _poll(self) -> bool:
+        """Apply the invalidations that arrived, without waiting. Whether
+        the cache may serve. Called with ``_lock`` held."""
+        if not self._ready:
+            return False
+        inv, data = self._inv, self._data
+        try:
+            readable, _, _ = select.select([inv._sock, data._sock], [], [], 0)
+        except (OSError, ValueError, AttributeError):
+            self._reset()
+            return False
+        if data._sock in readable:
+            # Nothing arrives unasked on the tracking connection: if no
+            # read is under way, it was closed.
+            if self._data_lock.acquire(blocking=False):
+                self._data_lock.release()
+                self._reset()
+            return False
+        if inv._sock in readable:
+            try:
+                while True:
+                    self._apply(inv.read_response())
+                    if not inv.can_read(0):
+                        break
+            except Exception:
+                self._reset()
+                return False
+        return True
+
+    def _apply(self, message: t.Any) -> None:
+        self._seq += 1
+        if not isinstance(message, list) or len(message) != 3:
+            return
+        kind, channel, keys = message
+        if kind != b"message" or channel != CHANNEL:
+            return
+        if keys is None:
+            # FLUSHALL, FLUSHDB, or keys evicted from the tracking table
+            # all at once.
+            self._entries.clear()
+            return
+        pop = self._entries.pop
+        for key in keys:
+            pop(key, None)
+
+    def _reset(self, count: bool = True) -> None:
+        """Drop everything and stop serving until tracking is on again.
+        Called with ``_lock`` held."""
+        self._ready = False
+        self._seq += 1
+        self._entries.clear()
+        if count:
+            self.stats["resets"] += 1
+            self._failed_at = time.monotonic()
+        for conn in (self._inv, self._data):
+            if conn is not None:
+                try:
+                    conn.disconnect()
+                except Exception:  # pragma: no cover
+                    pass
+        self._inv = self._data = None
+
+    # -- connections -----------------------------------------------------------
+
+    def _fetch(self, keys: list[bytes]) -> list[bytes | None] | None:
+        """Read through the tracking connection and keep what was read.
+        ``None`` when tracking can't be used right now."""
+        with self._data_lock:
+            with self._lock:
+                if self._closed:
+                    return None
+                if not self._ready:
+                    if time.monotonic() - self._failed_at < self.retry_after:
+                        return None
+                    ready = False
+                else:
+                    ready = True
+                seq = self._seq
+                data = self._data
+            if not ready:
+                try:
+                    data = self._connect()
+                except Exception:
+                    with self._lock:
+                        self._reset()
+                    return None
+                with self._lock:
+                    seq = self._seq
+            commands: list[tuple[t.Any, ...]] = [
+                ("MGET", *keys) if len(keys) > 1 else ("GET", keys[0])
+            ]
+            commands += [("PTTL", key) for key in keys]
+            started = time.monotonic()
+            try:
+                data.send_packed_command(data.pack_commands(commands))
+                first = data.read_response()
+                ttls = [data.read_response() for _ in keys]
+            except Exception:
+                with self._lock:
+                    self._reset()
+                return None
+        values = first if len(keys) > 1 else [first]
+        result = [value if type(value) is bytes else None for value in values]
+        with self._lock:
+            # An invalidation applied meanwhile may be about these keys and
+            # older than the reply: keep nothing then.
+            if self._ready and self._seq == seq:
+                self._keep(keys, result, ttls, started)
+        return result
+
+    def _keep(
+        self,
+        keys: list[bytes],
+        values: list[bytes | None],
+        ttls: list[t.Any],
+        started: float,
+    ) -> None:
+        entries = self._entries
+        for key, value, ttl in zip(keys, values, ttls):
+            if value is not None and len(value) > self.max_entry_size:
+                continue
+            if not isinstance(ttl, int) or ttl == -1 or ttl == -2:
+                expires = float("inf")
+            elif ttl > 0:
+                expires = started + ttl / 1000
+            else:
+                continue
+            entries[key] = (value, expires)
+            entries.move_to_end(key)
+        while len(entries) > self.size:
+            entries.popitem(last=False)
+
+    def _connect(self) -> t.Any:
+        """Open the invalidation connection, subscribe it, and turn
+        tracking on for a new data connection. Called with ``_data_lock``
+        held."""
+        pool = self._pool
+        # RESP2 on both, whatever the client speaks: the invalidations come
+        # as plain pub/sub messages on the second connection, and nothing
+        # ever arrives unasked on the first.
+        kwargs = {
+            key: value
+            for key, value in pool.connection_kwargs.items()
+            if "maint_notifications" not in key and key != "parser_class"
+        }
+        kwargs["protocol"] = 2
+        inv = pool.connection_class(**kwargs)
+        data = pool.connection_class(**kwargs)
+        try:
+            inv.connect()
+            inv.send_command("CLIENT", "ID")
+            client_id = inv.read_response()
+            inv.send_command("SUBSCRIBE", CHANNEL)
+            inv.read_response()
+            data.connect()
+            data.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", client_id)
+            data.read_response()
+        except BaseException:
+            inv.disconnect()
+            data.disconnect()
+            raise
+        with self._lock:
+            self._reset(count=False)
+            if self._closed:
+                inv.disconnect()
+                data.disconnect()
+                raise RuntimeError("closed")
+            self._inv, self._data = inv, data
+            self._ready = True
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=_listen,
+                    args=(weakref.ref(self),),
+                    name="flask-scopes near cache",
+                    daemon=True,
+                )
+                self._thread.start()
+        return data
+
+
+_made_lock = threading.Lock()
+
+
+def near_cached(store: SessionStore, size: int) -> NearCachedStore:
+    """The near cache of ``size`` entries in front of ``store``: one per
+    store and size, however often the configuration is resolved again.
+
+    :raises NearCacheUnsupported: The store can't invalidate.
+
+    .. versionadded:: 0.2
+    """
+    if isinstance(store, NearCachedStore):
+        store = store.inner
+    with _made_lock:
+        made: dict[int, NearCachedStore] = vars(store).setdefault("_near_caches", {})
+        cached = made.get(size)
+        if cached is None or cached._closed:
+            cached = made[size] = NearCachedStore(store, size)
+        return cached
+
+
+class _Writing:
+    """Drops an entry before a write is sent and again once it returned, so
+    that this process never serves what it just replaced."""
+
+    def __init__(self, store: NearCachedStore, key: bytes) -> None:
+        self.store = store
+        self.key = key
+
+    def __enter__(self) -> None:
+        self.store._forget(self.key)
+
+    def __exit__(self, *exc: object) -> None:
+        self.store._forget(self.key)
+
+
+def _listen(ref: weakref.ref[NearCachedStore]) -> None:
+    """Apply invalidations between requests, so that they don't pile up
+    while the process is idle. Ends with the store or its process."""
+    pid = os.getpid()
+    while True:
+        store = ref()
+        if store is None or store._pid != pid or store._closed:
+            return
+        inv = store._inv
+        sock = None if inv is None else inv._sock
+        del store
+        try:
+            if sock is None:
+                time.sleep(0.5)
+            else:
+                select.select([sock], [], [], 0.5)
+        except (OSError, ValueError):
+            time.sleep(0.5)
+        store = ref()
+        if store is None:
+            return
+        with store._lock:
+            if store._inv is inv and inv is not None:
+                store._poll()
+        del store
