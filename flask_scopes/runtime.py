@@ -17,15 +17,15 @@ from .codecs.signed import CookieCodec
 from .codecs.signed import SessionCodec
 from .codecs.signing import KeyRing
 from .codecs.signing import SESSION_ID_SALT
+from .errors import ConfigurationError
 from .session.cookie_mode import CookieSessions
 from .session.entries import SessionIds
 from .session.revocation import Revocations
 from .session.scope import SessionScope
 from .session.server_mode import ServerSessions
-from .errors import ConfigurationError
 from .session.timing import revocation_window
-from .stores.near_cache import NearCacheUnsupported
 from .stores.near_cache import near_cached
+from .stores.near_cache import NearCacheUnsupported
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .codecs.crypto import EncryptedSessionCodec

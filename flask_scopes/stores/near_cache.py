@@ -309,7 +309,7 @@ class NearCachedStore(SessionStore):
         started: float,
     ) -> None:
         entries = self._entries
-        for key, value, ttl in zip(keys, values, ttls):
+        for key, value, ttl in zip(keys, values, ttls, strict=True):
             if value is not None and len(value) > self.max_entry_size:
                 continue
             if not isinstance(ttl, int) or ttl == -1 or ttl == -2:
