@@ -53,6 +53,12 @@ def create_app() -> Flask:
         session.clear()
         return {"n": None}
 
+    @app.get("/stats")
+    def stats() -> dict[str, t.Any]:
+        """The near cache's counters in the worker that answers."""
+        store = app.session_interface.runtime(app).store  # type: ignore[attr-defined]
+        return dict(store.stats)
+
     @app.post("/revoke")
     def revoke() -> dict[str, t.Any]:
         scopes.revoke_user(request.args["user"])
