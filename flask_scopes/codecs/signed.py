@@ -69,10 +69,17 @@ class SessionCodec:
     #: How many cookie values this codec wrote or verified are remembered
     #: with what they decode to, so that the same value seen again (every
     #: request that only reads the session sends the cookie unchanged) is
-    #: not verified and parsed again. Only sessions whose values are all
-    #: immutable (str, int, float, bool, None, bytes, datetime, UUID,
-    #: Markup, and tuples of those) are remembered, and a copy of the
-    #: mapping is handed out each time. ``0`` turns it off.
+    #: not verified, base64-decoded or inflated again. A session whose
+    #: values are all immutable (str, int, float, bool, None, bytes,
+    #: datetime, UUID, Markup, and tuples of those) is remembered as a
+    #: mapping, of which a shallow copy is handed out each time; any other
+    #: session (lists, dicts) as its verified JSON, parsed again into new
+    #: objects each time, so that no request can change what another one
+    #: reads; its JSON is remembered only if no longer than
+    #: ``max_length``, which bounds the memory. ``0`` turns it off.
+    #:
+    #: .. versionchanged:: 0.2
+    #:     Sessions holding lists and dicts are remembered too.
     remembered = 1024
 
     def __init__(self, keys: KeyRing, max_length: int, max_inflated: int) -> None:
@@ -80,31 +87,47 @@ class SessionCodec:
         self.max_length = max_length
         self.max_inflated = max_inflated
         self._seen: dict[str, tuple[int, int, dict[str, t.Any], int]] = {}
+        self._seen_json: dict[str, tuple[bytes, bool, int]] = {}
 
     def _remember(
-        self, value: str, created: int, touched: int, data: dict[str, t.Any], index: int
+        self,
+        value: str,
+        created: int,
+        touched: int,
+        data: dict[str, t.Any],
+        index: int,
+        raw: bytes,
+        tagged: bool,
     ) -> None:
         if not self.remembered:
             return
         for item in dict.values(data):
             if not is_immutable(item):
+                if len(raw) > self.max_length:
+                    return
+                seen_json = self._seen_json
+                if len(seen_json) >= self.remembered:
+                    seen_json.clear()
+                seen_json[value] = (raw, tagged, index)
                 return
-        if len(self._seen) >= self.remembered:
-            self._seen.clear()
-        self._seen[value] = (created, touched, dict(dict.items(data)), index)
+        seen = self._seen
+        if len(seen) >= self.remembered:
+            seen.clear()
+        seen[value] = (created, touched, dict(dict.items(data)), index)
 
     def encode(self, created: int, touched: int, data: dict[str, t.Any]) -> str:
         raw, tagged = dumps(created, touched, data)
         header = "1t" if tagged else "1"
         if len(raw) > self.max_inflated:
             raise PayloadTooLarge(len(raw))
+        body = raw
         if len(raw) > self.compress_threshold:
             packed = zlib.compress(raw)
             if len(packed) < len(raw):
-                raw = packed
+                body = packed
                 header += "z"
-        value = self.keys.sign(f"{header}.{b64encode(raw)}")
-        self._remember(value, created, touched, data, 0)
+        value = self.keys.sign(f"{header}.{b64encode(body)}")
+        self._remember(value, created, touched, data, 0, raw, tagged)
         return value
 
     def is_own(self, value: str) -> bool:
@@ -122,6 +145,11 @@ class SessionCodec:
         if seen is not None:
             created, touched, data, index = seen
             return created, touched, data.copy(), index
+        seen_json = self._seen_json.get(value)
+        if seen_json is not None:
+            raw, tagged, index = seen_json
+            created, touched, data = loads(raw, tagged)
+            return created, touched, data, index
         if len(value) > self.max_length:
             raise BadCookie(f"{len(value)} characters, over {self.max_length}")
         message, index = self.keys.unsign(value)
@@ -137,5 +165,5 @@ class SessionCodec:
         if compressed:
             raw = decompress(raw, self.max_inflated)
         created, touched, data = loads(raw, tagged)
-        self._remember(value, created, touched, data, index)
+        self._remember(value, created, touched, data, index, raw, tagged)
         return created, touched, data, index

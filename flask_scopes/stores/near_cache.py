@@ -109,6 +109,8 @@ class NearCachedStore(SessionStore):
         self._data_lock = threading.Lock()
         self._inv: t.Any = None
         self._data: t.Any = None
+        self._poller = select.poll()
+        self._inv_fd = self._data_fd = -1
         self._ready = False
         self._seq = 0
         self._failed_at = -float("inf")
@@ -125,7 +127,16 @@ class NearCachedStore(SessionStore):
         return self.inner.key(name)
 
     def get(self, name: str) -> bytes | None:
-        return self.get_many(name)[0]
+        key = self.inner.key(name).encode(self._encoding)
+        if self._pid != os.getpid():
+            self._after_fork()
+        with self._lock:
+            if self._poll():
+                found = self._lookup(key)
+                if found is not _MISSING:
+                    self.stats["hits"] += 1
+                    return found  # type: ignore[no-any-return]
+        return self._read([key], (name,))[0]
 
     def get_many(self, *names: str) -> list[bytes | None]:
         keys = [self.inner.key(name).encode(self._encoding) for name in names]
@@ -137,6 +148,9 @@ class NearCachedStore(SessionStore):
                 if _MISSING not in found:
                     self.stats["hits"] += 1
                     return found
+        return self._read(keys, names)
+
+    def _read(self, keys: list[bytes], names: tuple[str, ...]) -> list[bytes | None]:
         self.stats["misses"] += 1
         values = self._fetch(keys)
         if values is None:
@@ -196,20 +210,23 @@ class NearCachedStore(SessionStore):
         the cache may serve. Called with ``_lock`` held."""
         if not self._ready:
             return False
-        inv, data = self._inv, self._data
         try:
-            readable, _, _ = select.select([inv._sock, data._sock], [], [], 0)
-        except (OSError, ValueError, AttributeError):
+            events = self._poller.poll(0)
+        except (OSError, ValueError):
             self._reset()
             return False
-        if data._sock in readable:
+        if not events:
+            return True
+        fds = {fd for fd, _ in events}
+        if self._data_fd in fds:
             # Nothing arrives unasked on the tracking connection: if no
             # read is under way, it was closed.
             if self._data_lock.acquire(blocking=False):
                 self._data_lock.release()
                 self._reset()
             return False
-        if inv._sock in readable:
+        inv = self._inv
+        if self._inv_fd in fds:
             try:
                 while True:
                     self._apply(inv.read_response())
@@ -359,6 +376,10 @@ class NearCachedStore(SessionStore):
                 data.disconnect()
                 raise RuntimeError("closed")
             self._inv, self._data = inv, data
+            self._inv_fd, self._data_fd = inv._sock.fileno(), data._sock.fileno()
+            self._poller = select.poll()
+            self._poller.register(self._inv_fd, select.POLLIN)
+            self._poller.register(self._data_fd, select.POLLIN)
             self._ready = True
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -421,8 +442,10 @@ def _listen(ref: weakref.ref[NearCachedStore]) -> None:
         try:
             if sock is None:
                 time.sleep(0.5)
-            else:
-                select.select([sock], [], [], 0.5)
+            elif select.select([sock], [], [], 0.5)[0]:
+                # Requests apply what arrived before they read; leave them
+                # the lock and the GIL, and come back for what is left.
+                time.sleep(0.05)
         except (OSError, ValueError):
             time.sleep(0.5)
         store = ref()
