@@ -22,7 +22,6 @@ import os
 import shutil
 import sys
 import tempfile
-import typing as t
 from pathlib import Path
 
 from cachelib import RedisCache
@@ -108,9 +107,13 @@ def run_delay(port: int, delay_ms: float, rounds: int, number: int) -> None:
             print(f"{path:10}" + "".join(cells))
         read, write = results["read"], results["write"]
         untouched = results["untouched"]["flask-scopes"]
-        store = apps["near cache"].session_interface.runtime(  # type: ignore[attr-defined]
+        store = (
             apps["near cache"]
-        ).store
+            .session_interface.runtime(  # type: ignore[attr-defined]
+                apps["near cache"]
+            )
+            .store
+        )
         print(
             "reads, Flask-Session / near cache (throughput ratio):"
             f" {read['Flask-Session'] / read['near cache']:.2f}x"
@@ -123,10 +126,7 @@ def run_delay(port: int, delay_ms: float, rounds: int, number: int) -> None:
             "reads, flask-scopes without / with the near cache:"
             f" {read['flask-scopes'] / read['near cache']:.2f}x"
         )
-        print(
-            "reads, floor / near cache:"
-            f" {read['floor'] / read['near cache']:.2f}x"
-        )
+        print(f"reads, floor / near cache: {read['floor'] / read['near cache']:.2f}x")
         print(
             "writes, near cache / without (cost ratio):"
             f" {write['near cache'] / write['flask-scopes']:.2f}x"

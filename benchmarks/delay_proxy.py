@@ -6,7 +6,8 @@ to stand for the network between an app and its Redis server.
 Each direction of each connection has a reader thread, which stamps what it
 reads with the time it arrived, and a sender thread, which sends it on once
 ``delay`` has passed since. Delays pipeline as on a real link: bytes sent
-back to back arrive back to back, each ``delay`` late. :meth:`DelayProxy.round_trip` measures what a round trip really costs
+back to back arrive back to back, each ``delay`` late.
+:meth:`DelayProxy.round_trip` measures what a round trip really costs
 through the proxy: the delays plus the proxy's own work.
 """
 
