@@ -9,7 +9,9 @@ changes or deletes one of them (or it expires, or a database is flushed),
 publishes the key on ``__redis__:invalidate`` to a second connection of
 this process, which subscribed to that channel. Before a cached entry is
 served, whatever invalidations have arrived on that connection are applied,
-without waiting; a listener thread applies them too, between requests.
+without waiting; a listener thread applies them too, between requests. A
+write returns only once Redis has sent its invalidations (see
+:class:`_Writing`).
 
 Whenever the invalidation connection or the tracking connection is lost
 (the server restarted, a ``CLIENT KILL``, a network error), Redis stops
@@ -53,6 +55,9 @@ class NearCachedStore(SessionStore):
     when Redis invalidates it, when its time to live runs out, when it is
     the least recently used past ``size``, or when this process writes it:
     every write through this store drops the entry here before it returns.
+    A write that changes or deletes an entry then makes one more round trip,
+    a ``PING``, which returns only after Redis sent that write's
+    invalidations to every other process.
 
     :param store: The Redis store to read and write through. Its client
         must be a ``redis.Redis`` on a plain connection pool (TCP, TLS or a
@@ -162,7 +167,8 @@ class NearCachedStore(SessionStore):
             self.inner.set(name, value, ttl)
 
     def add(self, name: str, value: bytes, ttl: int) -> bool:
-        with self._writing(name):
+        # A new entry under a random name: no other process has read it.
+        with self._writing(name, barrier=False):
             return self.inner.add(name, value, ttl)
 
     def replace(self, name: str, value: bytes, ttl: int) -> bool:
@@ -185,8 +191,8 @@ class NearCachedStore(SessionStore):
 
     # -- the cache -------------------------------------------------------------
 
-    def _writing(self, name: str) -> t.ContextManager[None]:
-        return _Writing(self, self.inner.key(name).encode(self._encoding))
+    def _writing(self, name: str, barrier: bool = True) -> t.ContextManager[None]:
+        return _Writing(self, self.inner.key(name).encode(self._encoding), barrier)
 
     def _forget(self, key: bytes) -> None:
         with self._lock:
@@ -415,17 +421,33 @@ def near_cached(store: SessionStore, size: int) -> NearCachedStore:
 
 class _Writing:
     """Drops an entry before a write is sent and again once it returned, so
-    that this process never serves what it just replaced."""
+    that this process never serves what it just replaced; then, unless
+    ``barrier`` is false, waits for a ``PING``.
 
-    def __init__(self, store: NearCachedStore, key: bytes) -> None:
+    Redis sends a write's invalidations in the same pass of its event loop
+    as the writer's reply, not strictly before it. A ``PING`` sent after the
+    reply arrived is answered in a later pass, after those invalidations
+    were handed to the network: once it returns, a read that any other
+    process starts will find the invalidation on its socket.
+    """
+
+    def __init__(self, store: NearCachedStore, key: bytes, barrier: bool) -> None:
         self.store = store
         self.key = key
+        self.barrier = barrier
 
     def __enter__(self) -> None:
         self.store._forget(self.key)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         self.store._forget(self.key)
+        if kind is None and self.barrier:
+            try:
+                self.store.inner.client.ping()
+            except self.store.errors:
+                # The server or the link failed: every process whose
+                # invalidation connection broke flushes its cache.
+                pass
 
 
 def _listen(ref: weakref.ref[NearCachedStore]) -> None:
