@@ -320,3 +320,24 @@ def test_sessions_read_from_the_cache(redis_server: RedisServer) -> None:
         store = app.session_interface.runtime(app).store  # type: ignore[attr-defined]
         assert isinstance(store, NearCachedStore)
         store.close()
+
+
+def test_a_write_returns_after_its_invalidations_left(
+    redis_server: RedisServer,
+) -> None:
+    # Two near-cached stores stand for two processes: a read that starts
+    # right after the other one's write returned must see it, with no
+    # wait at all.
+    writer = NearCachedStore(RedisSessionStore(RedisCache(redis_server.client())), 10)
+    reader = NearCachedStore(RedisSessionStore(RedisCache(redis_server.client())), 10)
+    try:
+        stale = 0
+        for i in range(1000):
+            assert reader.get("k") in (None, b"%d" % (i - 1))
+            writer.set("k", b"%d" % i, 100)
+            stale += reader.get("k") != b"%d" % i
+        assert stale == 0
+        assert reader.stats["hits"] >= 900
+    finally:
+        writer.close()
+        reader.close()
