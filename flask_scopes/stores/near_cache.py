@@ -11,7 +11,7 @@ this process, which subscribed to that channel. Before a cached entry is
 served, whatever invalidations have arrived on that connection are applied,
 without waiting; a listener thread applies them too, between requests. A
 write returns only once Redis has sent its invalidations (see
-:class:`_Writing`).
+:meth:`NearCachedStore._write`).
 
 Whenever the invalidation connection or the tracking connection is lost
 (the server restarted, a ``CLIENT KILL``, a network error), Redis stops
@@ -32,6 +32,7 @@ import typing as t
 import weakref
 from collections import OrderedDict
 
+from ..errors import SessionStoreUnavailable
 from .base import SessionStore
 from .redis_store import RedisSessionStore
 
@@ -55,9 +56,9 @@ class NearCachedStore(SessionStore):
     when Redis invalidates it, when its time to live runs out, when it is
     the least recently used past ``size``, or when this process writes it:
     every write through this store drops the entry here before it returns.
-    A write that changes or deletes an entry then makes one more round trip,
-    a ``PING``, which returns only after Redis sent that write's
-    invalidations to every other process.
+    A write that changes or deletes an entry then reads it back, which
+    returns only after Redis sent that write's invalidations to every other
+    process, and keeps what it read.
 
     :param store: The Redis store to read and write through. Its client
         must be a ``redis.Redis`` on a plain connection pool (TCP, TLS or a
@@ -163,21 +164,31 @@ class NearCachedStore(SessionStore):
         return values
 
     def set(self, name: str, value: bytes, ttl: int) -> None:
-        with self._writing(name):
-            self.inner.set(name, value, ttl)
+        ex = self._ttl(ttl)
+        self._write(
+            name, ("SET", value, "EX", ex), lambda: self.inner.set(name, value, ttl)
+        )
 
     def add(self, name: str, value: bytes, ttl: int) -> bool:
         # A new entry under a random name: no other process has read it.
-        with self._writing(name, barrier=False):
-            return self.inner.add(name, value, ttl)
+        ex = self._ttl(ttl)
+        return self._write(
+            name,
+            ("SET", value, "EX", ex, "NX"),
+            lambda: self.inner.add(name, value, ttl),
+            barrier=False,
+        )
 
     def replace(self, name: str, value: bytes, ttl: int) -> bool:
-        with self._writing(name):
-            return self.inner.replace(name, value, ttl)
+        ex = self._ttl(ttl)
+        return self._write(
+            name,
+            ("SET", value, "EX", ex, "XX"),
+            lambda: self.inner.replace(name, value, ttl),
+        )
 
     def delete(self, name: str) -> bool:
-        with self._writing(name):
-            return self.inner.delete(name)
+        return self._write(name, ("DEL",), lambda: self.inner.delete(name))
 
     def purge_expired(self) -> int:
         return self.inner.purge_expired()
@@ -191,8 +202,89 @@ class NearCachedStore(SessionStore):
 
     # -- the cache -------------------------------------------------------------
 
-    def _writing(self, name: str, barrier: bool = True) -> t.ContextManager[None]:
-        return _Writing(self, self.inner.key(name).encode(self._encoding), barrier)
+    def _write(
+        self,
+        name: str,
+        command: tuple[t.Any, ...],
+        fallback: t.Callable[[], t.Any],
+        barrier: bool = True,
+    ) -> bool:
+        """Write through the tracking connection, then read the entry back
+        through it: Redis answers that read in a later pass of its event
+        loop than the write, after the write's invalidations were handed to
+        the network, so once it returns a read that any other process starts
+        will find the invalidation on its socket. The read also tracks the
+        entry again and keeps it here, so the next read is a hit.
+
+        Without tracking, the write goes through the store's client and a
+        ``PING`` is the barrier.
+
+        :returns: Whether the command found what it needed (``SET`` with
+            ``NX`` or ``XX``, ``DEL``).
+        """
+        key = self.inner.key(name).encode(self._encoding)
+        self._forget(key)
+        kept = False
+        try:
+            done, kept = self._tracked_write(key, command, barrier)
+            if done is not None:
+                return done
+            result = fallback()
+            if barrier:
+                try:
+                    self.inner.client.ping()
+                except self.errors:
+                    # Every process whose invalidation connection broke
+                    # flushes its cache.
+                    pass
+            return bool(result)
+        finally:
+            if not kept:
+                self._forget(key)
+
+    def _tracked_write(
+        self, key: bytes, command: tuple[t.Any, ...], barrier: bool
+    ) -> tuple[bool | None, bool]:
+        """(whether the command found what it needed, or ``None`` if
+        tracking is not on; whether the entry was kept)."""
+        with self._data_lock:
+            with self._lock:
+                # A tracking connection closed while idle is found here, and
+                # the write goes through the store's client instead.
+                if self._closed or not self._poll():
+                    return None, False
+                data = self._data
+            try:
+                data.send_command(command[0], key, *command[1:])
+                reply = data.read_response()
+            except Exception as e:
+                with self._lock:
+                    self._reset()
+                raise SessionStoreUnavailable("save", self.describe(), e) from e
+            done = reply is not None if command[0] == "SET" else bool(reply)
+            if not barrier:
+                return done, False
+            with self._lock:
+                seq = self._seq
+            started = time.monotonic()
+            try:
+                data.send_packed_command(
+                    data.pack_commands([("GET", key), ("PTTL", key)])
+                )
+                value, ttl = data.read_response(), data.read_response()
+            except Exception:
+                # The write was done; without the barrier, nothing is kept
+                # and this process stops serving from its cache.
+                with self._lock:
+                    self._reset()
+                return done, False
+        with self._lock:
+            if self._ready and self._seq == seq:
+                self._keep(
+                    [key], [value if type(value) is bytes else None], [ttl], started
+                )
+                return done, True
+        return done, False
 
     def _forget(self, key: bytes) -> None:
         with self._lock:
@@ -369,7 +461,12 @@ class NearCachedStore(SessionStore):
             inv.send_command("SUBSCRIBE", CHANNEL)
             inv.read_response()
             data.connect()
-            data.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", client_id)
+            # NOLOOP: this connection's own writes send it no invalidation,
+            # so that the read that follows each of them can keep what it
+            # read (see _write).
+            data.send_command(
+                "CLIENT", "TRACKING", "ON", "REDIRECT", client_id, "NOLOOP"
+            )
             data.read_response()
         except BaseException:
             inv.disconnect()
@@ -417,37 +514,6 @@ def near_cached(store: SessionStore, size: int) -> NearCachedStore:
         if cached is None or cached._closed:
             cached = made[size] = NearCachedStore(store, size)
         return cached
-
-
-class _Writing:
-    """Drops an entry before a write is sent and again once it returned, so
-    that this process never serves what it just replaced; then, unless
-    ``barrier`` is false, waits for a ``PING``.
-
-    Redis sends a write's invalidations in the same pass of its event loop
-    as the writer's reply, not strictly before it. A ``PING`` sent after the
-    reply arrived is answered in a later pass, after those invalidations
-    were handed to the network: once it returns, a read that any other
-    process starts will find the invalidation on its socket.
-    """
-
-    def __init__(self, store: NearCachedStore, key: bytes, barrier: bool) -> None:
-        self.store = store
-        self.key = key
-        self.barrier = barrier
-
-    def __enter__(self) -> None:
-        self.store._forget(self.key)
-
-    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
-        self.store._forget(self.key)
-        if kind is None and self.barrier:
-            try:
-                self.store.inner.client.ping()
-            except self.store.errors:
-                # The server or the link failed: every process whose
-                # invalidation connection broke flushes its cache.
-                pass
 
 
 def _listen(ref: weakref.ref[NearCachedStore]) -> None:
