@@ -46,6 +46,8 @@ html_sidebars = {
     "index": ["project.html", "localtoc.html", "searchbox.html"],
     "**": ["localtoc.html", "relations.html", "searchbox.html"],
 }
+html_static_path = ["_static"]
+html_css_files = ["scopes.css"]
 html_title = f"flask-scopes Documentation ({version})"
 html_show_sourcelink = False
 # The theme's version banner asks a package index for the latest release;

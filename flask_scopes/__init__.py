@@ -6,11 +6,13 @@ from .errors import SessionStoreUnavailable as SessionStoreUnavailable
 from .errors import SessionTooLarge as SessionTooLarge
 from .errors import SessionValueError as SessionValueError
 from .errors import StoredSessionTooLarge as StoredSessionTooLarge
+from .errors import WeakSecretKeyWarning as WeakSecretKeyWarning
 from .extension import Scopes as Scopes
 from .flash import Flash as Flash
 from .flash import flash as flash
 from .interface import ScopesSessionInterface as ScopesSessionInterface
 from .session import ScopesSession as ScopesSession
+from .session.devices import Device as Device
 from .stores import FileSystemSessionStore as FileSystemSessionStore
 from .stores import RedisSessionStore as RedisSessionStore
 from .stores import SessionStore as SessionStore

@@ -12,6 +12,7 @@ import json
 import secrets
 import sys
 import typing as t
+import unicodedata
 
 import click
 from flask import current_app
@@ -30,6 +31,39 @@ if t.TYPE_CHECKING:  # pragma: no cover
 #: The ``flask scopes`` command group.
 scopes_cli = AppGroup("scopes", help="Work with the session and flash scopes.")
 
+#: Unicode categories printed as escapes: control, format (bidi overrides
+#: among them), and line and paragraph separators.
+_UNSAFE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def escape_controls(text: str) -> str:
+    r"""``text`` with every control, format and separator character but
+    ``"\n"`` written as a JSON escape (``\u001b``), so that what a cookie
+    holds can't move the cursor, recolour or rewrite the terminal it is
+    printed to. The escapes are valid inside JSON strings.
+
+    .. versionadded:: 0.2
+    """
+    out = []
+    for char in text:
+        if char != "\n" and unicodedata.category(char) in _UNSAFE:
+            code = ord(char)
+            if code > 0xFFFF:
+                code -= 0x10000
+                out.append(
+                    f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+                )
+            else:
+                out.append(f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _echo(text: str, err: bool = False) -> None:
+    click.echo(escape_controls(text), err=err)
+
+
 #: How many random bytes ``flask scopes secret`` draws by default.
 SECRET_BYTES = 48
 
@@ -47,15 +81,20 @@ def secret_command(nbytes: int) -> None:
     """Print a new random secret key.
 
     The key goes to standard output alone, so that it can be piped or
-    redirected; a hint on how to use it goes to standard error.
+    redirected; a hint on how to use it goes to standard error. It needs no
+    app: ``python -m flask_scopes secret`` runs it too.
     """
     click.echo(secrets.token_urlsafe(nbytes))
-    click.echo(
-        "Set it as SECRET_KEY, for example FLASK_SECRET_KEY=<key> in the"
-        " environment with app.config.from_prefixed_env(). When replacing a"
-        " key, move the old one to SECRET_KEY_FALLBACKS so nobody is signed out.",
-        err=True,
-    )
+    click.echo(SECRET_HINT, err=True)
+
+
+#: What ``secret`` says on standard error about using the key.
+SECRET_HINT = (
+    "Set it as the app's SECRET_KEY: an app that calls"
+    " app.config.from_prefixed_env() reads FLASK_SECRET_KEY=<key> from the"
+    " environment. When replacing a key, move the old one to"
+    " SECRET_KEY_FALLBACKS so nobody is signed out."
+)
 
 
 @scopes_cli.command(
@@ -88,7 +127,11 @@ def inspect_command(cookie: str, as_json: bool) -> None:
         raise click.ClickException(str(e)) from None
     if runtime.codec is None:
         raise click.ClickException(
-            "SECRET_KEY is not set, so no session cookie can be verified."
+            "SECRET_KEY is not set, so no session cookie can be verified. An"
+            " app without a configured key has none, or makes a random one in"
+            " each process: no cookie from another process can verify. Set"
+            " SECRET_KEY as the running app does (for example"
+            " FLASK_SECRET_KEY=<key> with app.config.from_prefixed_env())."
         )
     if cookie == "-":
         cookie = sys.stdin.read(MAX_INPUT + 1)
@@ -97,7 +140,7 @@ def inspect_command(cookie: str, as_json: bool) -> None:
     except SessionStoreUnavailable as e:
         raise click.ClickException(str(e)) from None
     if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        _echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         _print_report(report, runtime)
     if not report["valid"]:
@@ -125,13 +168,13 @@ def purge_command() -> None:
         )
     for store in stores:
         if store.expires_by_itself:
-            click.echo(f"{store.describe()}: expires entries by itself.")
+            _echo(f"{store.describe()}: expires entries by itself.")
             continue
         try:
             removed = purge_expired(store)
         except ScopesError as e:
             raise click.ClickException(str(e)) from None
-        click.echo(f"{store.describe()}: removed {removed} expired entries.")
+        _echo(f"{store.describe()}: removed {removed} expired entries.")
 
 
 def _next_use(report: dict[str, t.Any], runtime: Runtime) -> str:
@@ -145,25 +188,38 @@ def _next_use(report: dict[str, t.Any], runtime: Runtime) -> str:
     return "re-issued under the current key on its next use"
 
 
+#: Printed under a cookie that no key verifies.
+OTHER_KEY_HINT = (
+    "No key of this app (SECRET_KEY, SECRET_KEY_FALLBACKS) signed it. If the"
+    " app makes a random SECRET_KEY when none is configured, each process has"
+    " its own, and no cookie from another process can verify."
+)
+
+
 def _print_report(report: dict[str, t.Any], runtime: Runtime) -> None:
+    if report.get("format") == "flash":
+        _print_flash(report, runtime)
+        return
     if "key" not in report:
-        click.echo(f"Invalid session cookie: {report['reason']}.", err=True)
+        _echo(f"Invalid session cookie: {report['reason']}.", err=True)
+        if "bad signature" in report["reason"]:
+            _echo(OTHER_KEY_HINT, err=True)
         return
     stored = report["format"] == "store"
     if report["valid"]:
-        click.echo(
+        _echo(
             "Valid session cookie: a session id, for a session kept in the store."
             if stored
             else "Valid session cookie."
         )
     elif "data" in report:
-        click.echo(
+        _echo(
             f"Invalid session cookie: {report['reason']}. Its signature is"
             " valid; this is what it held:",
             err=True,
         )
     else:
-        click.echo(
+        _echo(
             f"Invalid session cookie: {report['reason']}. Its signature is valid:",
             err=True,
         )
@@ -201,7 +257,26 @@ def _print_report(report: dict[str, t.Any], runtime: Runtime) -> None:
         )
     lines.append(("Size", size))
     for label, text in lines:
-        click.echo(f"{label + ':':14}{text}")
+        _echo(f"{label + ':':14}{text}")
     if "data" in report:
-        click.echo("Data:")
-        click.echo(json.dumps(report["data"], indent=2, ensure_ascii=False))
+        _echo("Data:")
+        _echo(json.dumps(report["data"], indent=2, ensure_ascii=False))
+
+
+def _print_flash(report: dict[str, t.Any], runtime: Runtime) -> None:
+    name = runtime.settings.flash_cookie_name
+    how = (
+        "signed (SCOPES_FLASH_SIGNED)"
+        if report["signed"]
+        else "unsigned: anyone can read or write it"
+    )
+    _echo(f"A flash cookie ({name}), {how}. It carries:")
+    for batch in report["batches"]:
+        stale = " (older than SCOPES_FLASH_MAX_AGE: ignored)" if batch["stale"] else ""
+        _echo(f"Flashed at {batch['created']}{stale}:")
+        for category, message in batch["messages"]:
+            _echo(f"  {category}: {message}")
+        for label, fields in (("form", batch["form"]), ("errors", batch["errors"])):
+            for field, values in fields.items():
+                _echo(f"  {label} {field}: {json.dumps(values, ensure_ascii=False)}")
+    _echo(f"{'Size:':14}{report['size']} bytes")

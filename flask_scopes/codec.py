@@ -9,9 +9,9 @@ from ._deprecated import forward
 
 __getattr__ = forward(
     __name__,
-    "flask_scopes.codecs.signing",
     "flask_scopes.codecs.encoding",
     "flask_scopes.codecs.tagged",
+    "flask_scopes.codecs.signing",
     "flask_scopes.codecs.signed",
     "flask_scopes.codecs.flask_format",
     "flask_scopes.session.timing",

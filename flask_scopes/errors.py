@@ -185,3 +185,16 @@ class SessionStoreUnavailable(ScopesError, ServiceUnavailable):
 
     def __str__(self) -> str:
         return self.message
+
+
+class WeakSecretKeyWarning(UserWarning):
+    """Warned once, when :meth:`Scopes.init_app <flask_scopes.Scopes.init_app>`
+    sets up an app whose ``SECRET_KEY`` is obviously weak: shorter than 32
+    bytes, or a placeholder such as ``"dev"`` or ``"changeme"``. Anyone who
+    guesses the key can sign any session.
+
+    A test suite that runs with warnings as errors and a short key of its own
+    may ignore it: ``filterwarnings = ["ignore::flask_scopes.WeakSecretKeyWarning"]``.
+
+    .. versionadded:: 0.2
+    """

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import typing as t
+import warnings
 
 from flask import current_app
 from flask import has_request_context
@@ -13,11 +14,15 @@ from flask import session
 
 from .cli import scopes_cli
 from .errors import ScopesError
+from .errors import WeakSecretKeyWarning
 from .flash.helpers import flash_context
 from .interface import ScopesSessionInterface
+from .session.devices import Device
+from .session.devices import Devices
 from .session.mapping import ScopesSession
 from .settings import DEFAULTS
 from .settings import Settings
+from .settings import weak_key_reason
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Flask
@@ -63,10 +68,24 @@ class Scopes:
         :param app: The app.
         :raises ConfigurationError: A setting that can't work, such as a
             ``__Host-`` cookie name with a ``Domain``.
+
+        .. versionchanged:: 0.2
+            Warns with :class:`~flask_scopes.WeakSecretKeyWarning` when
+            ``SECRET_KEY`` is obviously weak.
         """
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
-        Settings.from_app(app)
+        settings = Settings.from_app(app)
+        weakness = weak_key_reason(settings.secret_key)
+        if weakness is not None:
+            warnings.warn(
+                WeakSecretKeyWarning(
+                    f"The SECRET_KEY of the app {app.name!r} {weakness}: anyone"
+                    " who guesses it can sign any session. Make one with"
+                    " 'python -m flask_scopes secret'."
+                ),
+                stacklevel=2,
+            )
         interface = self.session_interface_class(clock=self.clock)
         app.session_interface = interface
         processors = app.template_context_processors.setdefault(None, [])
@@ -111,6 +130,71 @@ class Scopes:
                 " the session in the cookie."
             )
         runtime.revocations.revoke(str(user_id))
+        if runtime.devices is not None:
+            runtime.devices.forget_user(str(user_id))
+
+    def user_sessions(
+        self, user_id: str | int, app: Flask | None = None
+    ) -> list[Device]:
+        """The live sessions bound to the user with
+        :meth:`~flask_scopes.ScopesSession.bind_user`, most recently seen
+        first: "your devices". One store read.
+
+        Each :class:`~flask_scopes.Device` has an opaque reference for
+        :meth:`end_session` (never the session id), when the session began
+        and was last seen (to the idle refresh's resolution), and, when
+        ``SCOPES_DEVICES_USER_AGENT`` and ``SCOPES_DEVICES_IP`` allow, the
+        user agent and address it began with. ``current`` marks the
+        session of the current request.
+
+        This needs :data:`SCOPES_DEVICES`, and ``SCOPES_SESSION_STORE`` or,
+        in cookie mode, ``SCOPES_REVOCATION_STORE``.
+
+        .. versionadded:: 0.2
+
+        :param user_id: The id given to ``bind_user``.
+        :param app: The app; the current app if not given.
+        :raises ScopesError: No store keeps the index.
+        :raises SessionStoreUnavailable: The store could not be reached.
+        """
+        devices = self._devices(app)
+        current = None
+        if has_request_context():
+            found = session._get_current_object()  # type: ignore[attr-defined]
+            if isinstance(found, ScopesSession):
+                current = devices.ref_of(found)
+        return devices.sessions(str(user_id), current)
+
+    def end_session(
+        self, user_id: str | int, ref: str, app: Flask | None = None
+    ) -> bool:
+        """End one of the user's sessions, found by the reference
+        :meth:`user_sessions` gave: that device is signed out from its next
+        request on, and the others stay signed in.
+
+        .. versionadded:: 0.2
+
+        :param user_id: The id given to ``bind_user``.
+        :param ref: A :attr:`Device.ref <flask_scopes.Device.ref>`.
+        :param app: The app; the current app if not given.
+        :returns: Whether the user had a live session of that reference.
+        :raises ScopesError: No store keeps the index.
+        :raises SessionStoreUnavailable: The store could not be reached.
+        """
+        return self._devices(app).end(str(user_id), ref)
+
+    def _devices(self, app: Flask | None) -> Devices:
+        if app is None:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+        devices = self.interface(app).runtime(app).devices
+        if devices is None:
+            raise ScopesError(
+                "Listing and ending a user's sessions needs SCOPES_DEVICES"
+                " and a store to keep the index in: set SCOPES_DEVICES = True"
+                " and SCOPES_SESSION_STORE, or SCOPES_REVOCATION_STORE to"
+                " keep the session in the cookie."
+            )
+        return devices
 
     def interface(self, app: Flask) -> ScopesSessionInterface:
         """The session interface installed on ``app``.

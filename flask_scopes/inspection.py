@@ -6,6 +6,7 @@ session id whose entry is loaded from the store. Nothing is changed.
 from __future__ import annotations
 
 import base64
+import re
 import typing as t
 from datetime import datetime
 from datetime import timezone
@@ -16,8 +17,13 @@ from markupsafe import Markup
 from .codecs.crypto import is_encrypted
 from .codecs.encoding import BadCookie
 from .codecs.flask_format import FlaskCookieReader
+from .codecs.signed import HEADERS
+from .paste import MAX_INPUT as MAX_INPUT
+from .paste import NOT_A_COOKIE
+from .paste import paste_parts
 from .session.entries import encode_entry
 from .session.entries import entry_name
+from .session.entries import migration_name
 from .session.entries import NotAnIdCookie
 from .session.mapping import ScopesSession
 from .session.timing import entry_ttl
@@ -28,55 +34,10 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .interface import ScopesSessionInterface
     from .runtime import Runtime
 
-#: The most characters ``inspect`` reads from its argument or standard input.
-MAX_INPUT = 64 * 1024
-
-
-def extract_value(text: str, name: str) -> str:
-    """Find the session cookie's value in what the user pasted.
-
-    :param text: A bare value, ``name=value``, or a ``Cookie:`` or
-        ``Set-Cookie:`` header, with or without the header's name.
-    :param name: The session cookie's name.
-    :raises BadCookie: Nothing that could be the value, or several
-        different values under the name.
-    """
-    if len(text) > MAX_INPUT:
-        raise BadCookie(f"the input is longer than {MAX_INPUT} characters")
-    text = text.strip()
-    head, colon, rest = text.partition(":")
-    if colon and head.strip().lower() in {"cookie", "set-cookie"}:
-        text = rest.strip()
-    if "=" not in text:
-        if not text:
-            raise BadCookie("the input is empty")
-        return _unquote(text)
-    parts = [part.strip() for part in text.split(";")]
-    pairs = []
-    for part in parts:
-        key, sep, value = part.partition("=")
-        if sep:
-            pairs.append((key.strip(), _unquote(value.strip())))
-    found = {value for key, value in pairs if key == name}
-    if len(found) > 1:
-        raise BadCookie(
-            f"{len(found)} different cookies named {name!r}; the app trusts neither"
-        )
-    if found:
-        return found.pop()
-    if parts[0] and "=" not in parts[0]:
-        # A bare value followed by attributes copied along with it.
-        return _unquote(parts[0])
-    if len(pairs) == 1:
-        return pairs[0][1]
-    names = ", ".join(repr(key) for key, _ in pairs)
-    raise BadCookie(f"no cookie named {name!r} in the input (found {names})")
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
+# Flask's session cookie: [.]payload.timestamp.signature (HMAC-SHA1).
+_FLASK_SHAPE = re.compile(
+    r"\.?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{4,12}\.[A-Za-z0-9_-]{27}\Z"
+)
 
 
 def inspect_cookie(
@@ -85,7 +46,11 @@ def inspect_cookie(
     """Verify and describe a session cookie as the app would read it now:
     a signed or an encrypted cookie, one written by Flask's own session, or,
     with ``SCOPES_SESSION_STORE``, a signed session id whose entry is then
-    loaded from the store.
+    loaded from the store. A flash cookie is recognised and decoded too.
+
+    .. versionchanged:: 0.2
+        Decodes a flash cookie (``format`` ``"flash"``); cookies under other
+        names are tried in turn, whether one or several were pasted.
 
     :returns: A JSON-ready report. ``valid`` says whether the app would
         accept the cookie; ``reason`` says why not. A cookie whose signature
@@ -93,9 +58,70 @@ def inspect_cookie(
     :raises SessionStoreUnavailable: The store could not be reached.
     """
     settings = runtime.settings
+    try:
+        pasted = paste_parts(text, settings.cookie_name, settings.flash_cookie_name)
+    except BadCookie as e:
+        return {"valid": False, "reason": str(e)}
+    if pasted.value is not None:
+        return _inspect_value(interface, runtime, pasted.value)
+    if pasted.flash is not None:
+        flash = inspect_flash(runtime, pasted.flash, int(interface.clock()))
+        if flash is not None:
+            return flash
+        return {"valid": False, "reason": "a flash cookie that the app would ignore"}
+    for _, value in pasted.others:
+        report = _inspect_value(interface, runtime, value)
+        if "key" in report or report.get("format") == "flash":
+            return report
+    names = ", ".join(repr(key) for key, _ in pasted.others)
+    return {
+        "valid": False,
+        "reason": f"no cookie named {settings.cookie_name!r} or"
+        f" {settings.flash_cookie_name!r} in the input (found {names})",
+    }
+
+
+def inspect_flash(runtime: Runtime, value: str, now: int) -> dict[str, t.Any] | None:
+    """Describe a flash cookie's value, or ``None`` when the flash codec
+    refuses it (it is then no flash cookie, or one the app ignores).
+
+    .. versionadded:: 0.2
+    """
+    codec = runtime.flash_codec
+    try:
+        batches = codec.decode(value)
+    except BadCookie:
+        return None
+    max_age = runtime.settings.flash_max_age
+    return {
+        "valid": True,
+        "reason": None,
+        "format": "flash",
+        "signed": codec.signed,
+        "size": len(value.encode("utf-8")),
+        "batches": [
+            {
+                "created": _iso(batch.created),
+                "stale": now - batch.created > max_age,
+                "messages": [list(pair) for pair in batch.messages],
+                "form": batch.form,
+                "errors": batch.errors,
+            }
+            for batch in batches
+        ],
+    }
+
+
+def _inspect_value(
+    interface: ScopesSessionInterface, runtime: Runtime, value: str
+) -> dict[str, t.Any]:
+    """Report on one cookie value: a flash cookie, or a session cookie."""
+    flash = inspect_flash(runtime, value, int(interface.clock()))
+    if flash is not None:
+        return flash
+    settings = runtime.settings
     report: dict[str, t.Any] = {"valid": False, "reason": None}
     try:
-        value = extract_value(text, settings.cookie_name)
         if runtime.server is not None and _inspect_stored(
             interface, runtime, value, report
         ):
@@ -132,11 +158,32 @@ def inspect_cookie(
         if runtime.revocations is not None:
             fraction = interface.idle_refresh_fraction
             runtime.revocations.check_cookie(data, touched, now, fraction)
+        if runtime.server is not None:
+            _check_migration(runtime, value, created, touched, now, permanent)
     except BadCookie as e:
         report["reason"] = str(e)
         return report
     report["valid"] = True
     return report
+
+
+def _check_migration(
+    runtime: Runtime, value: str, created: int, touched: int, now: int, permanent: bool
+) -> None:
+    """Refuse, as the app would, a cookie session that a store would not
+    take over: migration off, past a stored session's limit, or already
+    migrated once. Reads the store; never records anything.
+
+    :raises BadCookie: Why the app would not migrate it.
+    """
+    settings = runtime.settings
+    if not settings.migrate_cookies:
+        raise BadCookie("SCOPES_SESSION_MIGRATE_COOKIES is off")
+    if entry_ttl(settings, created, touched, permanent) < now - touched:
+        raise BadCookie("past the time to live of a stored session")
+    assert runtime.store is not None
+    if runtime.store.get(migration_name(value)) is not None:
+        raise BadCookie("this cookie was already migrated to the store")
 
 
 def _decode_cookie(
@@ -161,6 +208,8 @@ def _decode_cookie(
         return "flask-scopes", created, touched, data, index
     if is_encrypted(value):
         raise BadCookie("an encrypted cookie, but SCOPES_SESSION_ENCRYPT is off")
+    if value.partition(".")[0] not in HEADERS and not _FLASK_SHAPE.match(value):
+        raise BadCookie(NOT_A_COOKIE)
     if runtime.flask_reader is not None:
         touched, data, index = _decode_flask(interface, runtime, value)
         return "flask", touched, touched, data, index

@@ -8,7 +8,6 @@ import hashlib
 import logging
 import time
 import typing as t
-from functools import partial
 
 from flask import has_request_context
 from flask import request as current_request
@@ -23,15 +22,14 @@ from .cookies import vary_cookie
 from .errors import ConfigurationError
 from .errors import SessionStoreUnavailable
 from .errors import SessionTooLarge
-from .flash.bridge import flash_bridge
 from .flash.codec import FlashCodec
-from .flash.context import RUNTIME_KEY
 from .flash.context import save_flash as save_flash_cookie
 from .flash.scope import FlashScope
 from .runtime import Runtime
-from .session.mapping import NullScopesSession
 from .session.mapping import ScopesSession
-from .session.timing import check_times
+from .session.null import NullScopesSession
+from .session.timing import CheckTimes
+from .session.timing import TimeRules
 from .settings import Settings
 from .settings import snapshot
 from .stores import open_store
@@ -149,14 +147,12 @@ class ScopesSessionInterface(SessionInterface):
         ``SECRET_KEY``, as Flask's own interface does: Flask then asks
         :meth:`make_null_session`."""
         runtime = self.runtime(app)
-        request.environ[RUNTIME_KEY] = runtime
         scope = runtime.session
         if scope.cookies is None:
             return None
         session = scope.open(request.cookies.getlist(scope.settings.cookie_name))
         session.runtime = runtime
         session.request = request
-        session.flash_bridge = flash_bridge
         return session
 
     def make_null_session(self, app: Flask) -> NullScopesSession:  # type: ignore[override]
@@ -164,12 +160,9 @@ class ScopesSessionInterface(SessionInterface):
         refuses writes with Flask's error. Unlike Flask's null session it is
         still saved, so that the flash cookie, which needs no key, works."""
         session = NullScopesSession()
-        session.runtime = runtime = self.runtime(app)
+        session.runtime = self.runtime(app)
         if has_request_context():
-            request = current_request._get_current_object()  # type: ignore[attr-defined]
-            request.environ[RUNTIME_KEY] = runtime
-            session.request = request
-            session.flash_bridge = flash_bridge
+            session.request = current_request._get_current_object()  # type: ignore[attr-defined]
         return session
 
     def check_times(
@@ -182,7 +175,19 @@ class ScopesSessionInterface(SessionInterface):
         :raises SessionEnded: The session has expired or timed out.
         :raises BadCookie: The timestamps are malformed or in the future.
         """
-        check_times(settings, created, touched, now, permanent, self.max_clock_skew)
+        TimeRules(self.max_clock_skew).check(settings, created, touched, now, permanent)
+
+    @property
+    def time_check(self) -> CheckTimes:
+        """What the session's modes call to check a session's times:
+        :meth:`check_times` when a subclass overrides it, else the same
+        rules without the extra call, since every load runs it.
+
+        .. versionadded:: 0.2
+        """
+        if type(self).check_times is ScopesSessionInterface.check_times:
+            return TimeRules(self.max_clock_skew).check
+        return self.check_times
 
     # -- saving ------------------------------------------------------------
 
@@ -192,8 +197,22 @@ class ScopesSessionInterface(SessionInterface):
         runtime = getattr(session, "runtime", None) or self.runtime(app)
         if session.accessed:
             vary_cookie(response)
-        self.save_flash(app, runtime, response)
+        try:
+            self.save_flash(app, runtime, response)
+        except SessionStoreUnavailable as e:
+            # A flash too large for its cookie could not go to the store.
+            logger.error("%s", e, exc_info=e.original)
+            self.store_failed(response, e)
+            return
         if not isinstance(session, ScopesSession) or not session.loaded:
+            return
+        error = session.store_error
+        if isinstance(error, SessionStoreUnavailable):
+            # The store failed while the session was first read somewhere
+            # Flask answers an exception with a 500 (an after_request
+            # function): the client gets the outage's 503.
+            if response.status_code == 500:
+                self.store_failed(response, error)
             return
         scope = runtime.session
         if isinstance(session, NullScopesSession) or scope.cookies is None:
@@ -240,10 +259,7 @@ class ScopesSessionInterface(SessionInterface):
         cookies = runtime.session.cookies
         assert cookies is not None
         cookies.save(
-            session,
-            response,
-            partial(self.should_set_cookie, app),
-            self.cookie_too_large,
+            session, response, app, self.should_set_cookie, self.cookie_too_large
         )
 
     def cookie_too_large(self, session: ScopesSession, size: int, limit: int) -> None:

@@ -18,8 +18,12 @@ from .codecs.signed import SessionCodec
 from .codecs.signing import KeyRing
 from .codecs.signing import SESSION_ID_SALT
 from .errors import ConfigurationError
+from .flash.bridge import flash_bridge
+from .flash.overflow import FlashOverflow
 from .session.cookie_mode import CookieSessions
+from .session.devices import Devices
 from .session.entries import SessionIds
+from .session.entries import UserRefs
 from .session.revocation import Revocations
 from .session.scope import SessionScope
 from .session.server_mode import ServerSessions
@@ -32,6 +36,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .cookies import CookiePolicy
     from .flash.codec import FlashCodec
     from .flash.scope import FlashScope
+    from .session.timing import CheckTimes
     from .settings import Settings
     from .stores import SessionStore
 
@@ -61,9 +66,8 @@ class Parts(t.Protocol):
 
     def session_store(self, value: t.Any, key: str = ...) -> SessionStore: ...
 
-    def check_times(
-        self, settings: Settings, created: int, touched: int, now: int, permanent: bool
-    ) -> None: ...
+    @property
+    def time_check(self) -> CheckTimes: ...
 
 
 def _near_cached(store: SessionStore, size: int) -> SessionStore:
@@ -92,10 +96,20 @@ class Runtime:
         self.flash_cookie = parts.flash_cookie_policy(settings)
         #: The class of each request's flash scope.
         self.flash_scope_class = parts.flash_scope_class
+        #: Gives a session the bridge to its request's flash scope, for
+        #: ``session["_flashes"]``.
+        self.flash_bridge = flash_bridge
         #: Encodes and decodes the flash cookie.
         self.flash_codec = parts.flash_codec_class.from_settings(
             settings, parts.digest_method
         )
+        #: Keeps each user's index of sessions, or ``None``.
+        self.devices = self.session.devices
+        #: Keeps a flash too large for its cookie in the session store, or
+        #: ``None`` without one.
+        self.flash_overflow: FlashOverflow | None = None
+        if self.session.store is not None:
+            self.flash_overflow = FlashOverflow(self.session.store, self.flash_codec)
 
     @staticmethod
     def session_scope(parts: Parts, settings: Settings) -> SessionScope:
@@ -112,9 +126,16 @@ class Runtime:
             revocation_store = parts.session_store(
                 settings.revocation_store, "SCOPES_REVOCATION_STORE"
             )
+        refs = UserRefs(
+            ()
+            if settings.secret_key is None
+            else (settings.secret_key, *settings.fallback_keys)
+        )
         revocations = None
         if revocation_store is not None:
-            revocations = Revocations(revocation_store, revocation_window(settings))
+            revocations = Revocations(
+                revocation_store, revocation_window(settings), refs
+            )
         if settings.secret_key is None:
             return SessionScope(settings, policy, None, store, revocations, None)
         keys = (settings.secret_key, *settings.fallback_keys)
@@ -139,7 +160,7 @@ class Runtime:
             flask_reader,
             revocations,
             parts.clock,
-            parts.check_times,
+            parts.time_check,
             parts.idle_refresh_fraction,
             parts.max_inflated_size,
         )
@@ -156,13 +177,32 @@ class Runtime:
                 policy,
                 store,
                 SessionIds(ids),
+                refs,
                 revocations,
                 cookies,
                 parts.clock,
-                parts.check_times,
+                parts.time_check,
                 parts.idle_refresh_fraction,
             )
-        return SessionScope(settings, policy, cookies, store, revocations, server)
+        scope = SessionScope(settings, policy, cookies, store, revocations, server)
+        if settings.devices and revocations is not None:
+            # In store mode the index sits beside the entries; in cookie
+            # mode beside the revocation markers.
+            devices = Devices(
+                store or revocations.store,
+                refs,
+                parts.clock,
+                parts.idle_refresh_fraction,
+                user_agent=settings.devices_user_agent,
+                ip=settings.devices_ip,
+                marker_ttl=revocations.window + revocations.margin,
+            )
+            scope.devices = devices
+            if server is not None:
+                server.devices = devices
+            else:
+                cookies.devices = devices
+        return scope
 
     # The session scope's parts, as earlier versions had them here.
 

@@ -8,6 +8,7 @@ request pays for a snapshot comparison, not for validation.
 from __future__ import annotations
 
 import operator
+import re
 import typing as t
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,6 +16,10 @@ from datetime import timedelta
 from cachelib import BaseCache
 
 from .codecs.crypto import require_cryptography
+from .config_values import count as _count
+from .config_values import optional_seconds as _optional_seconds
+from .config_values import positive_int as _positive_int
+from .config_values import seconds as _seconds
 from .errors import ConfigurationError
 from .stores import check_url
 from .stores import SessionStore
@@ -25,11 +30,36 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 _FROM_CONFIG: t.Any = object()
 
+
+class _Lifetime:
+    """The type of :data:`SAME_AS_LIFETIME`."""
+
+    _instance: _Lifetime | None = None
+
+    def __new__(cls) -> _Lifetime:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "SAME_AS_LIFETIME"
+
+    def __reduce__(self) -> str:
+        return "SAME_AS_LIFETIME"
+
+
+#: The default of ``SCOPES_SESSION_IDLE_TIMEOUT``: an idle limit equal to
+#: ``PERMANENT_SESSION_LIFETIME``, for every session, permanent or not. It
+#: tells "not set" apart from an explicit ``None``, which means no limit.
+#:
+#: .. versionadded:: 0.2
+SAME_AS_LIFETIME: t.Any = _Lifetime()
+
 #: The ``SCOPES_*`` keys and their defaults. :meth:`Scopes.init_app` sets
 #: each one with ``app.config.setdefault``.
 DEFAULTS: dict[str, t.Any] = {
     "SCOPES_MAX_COOKIE_SIZE": 4093,
-    "SCOPES_SESSION_IDLE_TIMEOUT": None,
+    "SCOPES_SESSION_IDLE_TIMEOUT": SAME_AS_LIFETIME,
     "SCOPES_SESSION_ABSOLUTE_TIMEOUT": None,
     "SCOPES_SESSION_ACCEPT_FLASK_COOKIES": True,
     "SCOPES_FLASH_COOKIE_NAME": "flash",
@@ -37,12 +67,16 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_FLASH_MAX_AGE": 300,
     "SCOPES_FLASH_STRICT": False,
     "SCOPES_SESSION_STORE": None,
-    "SCOPES_SESSION_STORE_TTL": 86400,
+    "SCOPES_SESSION_STORE_TTL": None,
+    "SCOPES_SESSION_MIGRATE_COOKIES": True,
     "SCOPES_SESSION_STORE_MAX_SIZE": 1024 * 1024,
     "SCOPES_SESSION_STORE_CACHE": 0,
     "SCOPES_REVOCATION_STORE": None,
     "SCOPES_SESSION_ENCRYPT": False,
     "SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED": True,
+    "SCOPES_DEVICES": False,
+    "SCOPES_DEVICES_USER_AGENT": False,
+    "SCOPES_DEVICES_IP": False,
 }
 
 #: Flask's own keys that flask-scopes honours.
@@ -72,12 +106,38 @@ _watched = operator.itemgetter(*WATCHED_KEYS)
 
 def snapshot(app: Flask) -> tuple[t.Any, ...]:
     """The app's secret key and the values of every watched key, cheap to
-    compare on each request."""
+    compare on each request.
+
+    Values are taken by value: a list or dict (``SECRET_KEY_FALLBACKS``
+    changed with ``.remove()``) becomes a tuple of its items, so that a
+    change in place is a changed configuration.
+
+    .. versionchanged:: 0.2
+        Lists, sets and dicts are copied, not referenced.
+    """
     config = app.config
     try:
-        return (app.secret_key, *_watched(config))
+        values = _watched(config)
     except KeyError:
-        return (app.secret_key, *map(config.get, WATCHED_KEYS))
+        values = tuple(map(config.get, WATCHED_KEYS))
+    return (app.secret_key, *map(frozen, values))
+
+
+def frozen(value: t.Any) -> t.Any:
+    """``value`` as an immutable copy that compares by value: lists and
+    tuples become tuples, sets frozensets, dicts tuples of items, all the
+    way down. Other values are returned as they are.
+
+    .. versionadded:: 0.2
+    """
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return tuple(map(frozen, value))
+    if kind is dict:
+        return ("{}", tuple((k, frozen(v)) for k, v in value.items()))
+    if kind is set or kind is frozenset:
+        return frozenset(map(frozen, value))
+    return value
 
 
 @dataclass(frozen=True)
@@ -105,11 +165,15 @@ class Settings:
     flash_strict: bool
     store: t.Any
     store_ttl: int
+    migrate_cookies: bool
     store_max_size: int
     revocation_store: t.Any
     store_cache: int
     encrypt: bool
     encrypt_accept_signed: bool
+    devices: bool = False
+    devices_user_agent: bool = False
+    devices_ip: bool = False
 
     @classmethod
     def from_app(cls, app: Flask) -> Settings:
@@ -138,6 +202,17 @@ class Settings:
             return get(name, DEFAULTS.get(name))
 
         path = get("SESSION_COOKIE_PATH") or get("APPLICATION_ROOT") or "/"
+        lifetime = _seconds(
+            get("PERMANENT_SESSION_LIFETIME", timedelta(days=31)),
+            "PERMANENT_SESSION_LIFETIME",
+        )
+        idle = key("SCOPES_SESSION_IDLE_TIMEOUT")
+        idle_timeout = (
+            lifetime
+            if idle is SAME_AS_LIFETIME
+            else _optional_seconds(idle, "SCOPES_SESSION_IDLE_TIMEOUT")
+        )
+        store_ttl = key("SCOPES_SESSION_STORE_TTL")
         settings = cls(
             secret_key=_secret(secret_key, "SECRET_KEY"),
             fallback_keys=_fallbacks(get("SECRET_KEY_FALLBACKS")),
@@ -149,16 +224,11 @@ class Settings:
             cookie_samesite=_samesite(get("SESSION_COOKIE_SAMESITE")),
             cookie_partitioned=bool(get("SESSION_COOKIE_PARTITIONED", False)),
             refresh_each_request=bool(get("SESSION_REFRESH_EACH_REQUEST", True)),
-            permanent_lifetime=_seconds(
-                get("PERMANENT_SESSION_LIFETIME", timedelta(days=31)),
-                "PERMANENT_SESSION_LIFETIME",
-            ),
+            permanent_lifetime=lifetime,
             max_cookie_size=_positive_int(
                 key("SCOPES_MAX_COOKIE_SIZE"), "SCOPES_MAX_COOKIE_SIZE"
             ),
-            idle_timeout=_optional_seconds(
-                key("SCOPES_SESSION_IDLE_TIMEOUT"), "SCOPES_SESSION_IDLE_TIMEOUT"
-            ),
+            idle_timeout=idle_timeout,
             absolute_timeout=_optional_seconds(
                 key("SCOPES_SESSION_ABSOLUTE_TIMEOUT"),
                 "SCOPES_SESSION_ABSOLUTE_TIMEOUT",
@@ -171,9 +241,14 @@ class Settings:
             flash_max_age=_seconds(key("SCOPES_FLASH_MAX_AGE"), "SCOPES_FLASH_MAX_AGE"),
             flash_strict=bool(key("SCOPES_FLASH_STRICT")),
             store=_store(key("SCOPES_SESSION_STORE"), "SCOPES_SESSION_STORE"),
-            store_ttl=_seconds(
-                key("SCOPES_SESSION_STORE_TTL"), "SCOPES_SESSION_STORE_TTL"
+            # Unset, a browser-session entry lives as long as the session's
+            # idle limit allows: the entry and the session end together.
+            store_ttl=(
+                (idle_timeout or lifetime)
+                if store_ttl is None
+                else _seconds(store_ttl, "SCOPES_SESSION_STORE_TTL")
             ),
+            migrate_cookies=bool(key("SCOPES_SESSION_MIGRATE_COOKIES")),
             store_max_size=_positive_int(
                 key("SCOPES_SESSION_STORE_MAX_SIZE"), "SCOPES_SESSION_STORE_MAX_SIZE"
             ),
@@ -185,6 +260,9 @@ class Settings:
             ),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
             encrypt_accept_signed=bool(key("SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED")),
+            devices=bool(key("SCOPES_DEVICES")),
+            devices_user_agent=bool(key("SCOPES_DEVICES_USER_AGENT")),
+            devices_ip=bool(key("SCOPES_DEVICES_IP")),
         )
         settings._check_prefixes()
         if settings.store_cache and settings.store is None:
@@ -207,7 +285,9 @@ class Settings:
             ("SESSION_COOKIE_NAME", self.cookie_name),
             ("SCOPES_FLASH_COOKIE_NAME", self.flash_cookie_name),
         ):
-            if name.startswith("__Host-"):
+            # Browsers match the prefixes without regard to case.
+            folded = name.lower()
+            if folded.startswith("__host-"):
                 if self.cookie_domain:
                     raise ConfigurationError(
                         key,
@@ -221,12 +301,67 @@ class Settings:
                         f" path is {self.cookie_path!r} (SESSION_COOKIE_PATH"
                         " or APPLICATION_ROOT).",
                     )
-            if name.startswith(("__Host-", "__Secure-")) and not self.cookie_secure:
+            if folded.startswith(("__host-", "__secure-")) and not self.cookie_secure:
                 raise ConfigurationError(
                     key,
                     f"a cookie named {name!r} must be Secure: set"
                     " SESSION_COOKIE_SECURE = True.",
                 )
+        if self.cookie_samesite == "None" and not self.cookie_secure:
+            raise ConfigurationError(
+                "SESSION_COOKIE_SAMESITE",
+                "SameSite=None needs Secure: browsers drop such a cookie"
+                " without it. Set SESSION_COOKIE_SECURE = True, or use 'Lax'.",
+            )
+
+
+#: The fewest bytes a ``SECRET_KEY`` should hold; ``flask scopes secret``
+#: makes keys of 48 random bytes.
+MIN_SECRET_BYTES = 32
+
+#: Keys that are placeholders, however long, compared in lower case and
+#: without spaces, dashes, underscores and dots.
+PLACEHOLDER_KEYS = frozenset(
+    {
+        "",
+        "dev",
+        "development",
+        "secret",
+        "secretkey",
+        "changeme",
+        "changethis",
+        "replaceme",
+        "yoursecretkey",
+        "mysecretkey",
+        "test",
+        "testing",
+        "password",
+        "default",
+        "key",
+        "outputofflaskscopessecret",
+    }
+)
+
+
+def weak_key_reason(key: bytes | None) -> str | None:
+    """Why ``key`` is obviously weak as a ``SECRET_KEY``, or ``None`` when it
+    is long enough and not a known placeholder. Only the obvious is caught:
+    a long key can still be weak if it is not random.
+
+    .. versionadded:: 0.2
+
+    :param key: The resolved key, as :attr:`Settings.secret_key` holds it.
+    """
+    if key is None:
+        return None
+    folded = re.sub(rb"[\s._-]+", b"", key.lower())
+    if folded.decode("utf-8", "replace") in PLACEHOLDER_KEYS:
+        return "is a placeholder"
+    if len(key) < MIN_SECRET_BYTES:
+        return f"is {len(key)} bytes long, shorter than {MIN_SECRET_BYTES}"
+    if len(set(key)) < 8:
+        return f"holds only {len(set(key))} different characters"
+    return None
 
 
 def _secret(value: t.Any, key: str) -> bytes | None:
@@ -286,26 +421,6 @@ def _samesite(value: t.Any) -> str | None:
     )
 
 
-def _seconds(value: t.Any, key: str) -> int:
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        raise ConfigurationError(
-            key, f"must be a number of seconds or a timedelta, not {value!r}."
-        )
-    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
-        raise ConfigurationError(key, f"must be positive and finite, not {value!r}.")
-    return max(1, int(seconds))
-
-
-def _optional_seconds(value: t.Any, key: str) -> int | None:
-    if value is None or value is False:
-        return None
-    return _seconds(value, key)
-
-
 def _store(value: t.Any, key: str) -> t.Any:
     if value is None or isinstance(value, (BaseCache, SessionStore)):
         return value
@@ -320,19 +435,3 @@ def _store(value: t.Any, key: str) -> t.Any:
         "must be None, a cachelib cache (such as RedisCache), a URL such as"
         f" 'redis://localhost:6379/0', or a SessionStore, not {value!r}.",
     )
-
-
-def _count(value: t.Any, key: str) -> int:
-    if value is None or value is False:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigurationError(
-            key, f"must be a number of entries (0 for none), not {value!r}."
-        )
-    return value
-
-
-def _positive_int(value: t.Any, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigurationError(key, f"must be a positive int, not {value!r}.")
-    return value

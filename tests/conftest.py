@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 import typing as t
 
 import pytest
@@ -29,6 +30,14 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def real_clock(clock: FakeClock) -> FakeClock:
+    """The fake clock set to the real time, for cookies signed by libraries
+    that read the real clock (Flask's own session)."""
+    clock.now = time.time()
+    return clock
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import time
 import typing as t
 import zlib
 from datetime import datetime
+from datetime import timezone
+from uuid import UUID
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
@@ -29,6 +31,7 @@ from flask_scopes.codecs.signing import KeyRing
 from flask_scopes.codecs.signing import SESSION_SALT
 from flask_scopes.flash.codec import Batch
 from flask_scopes.flash.codec import FlashCodec
+from flask_scopes.flash.values import MAX_DEPTH as FLASH_MAX_DEPTH
 
 SECRET = "cookie-cases-secret"
 OLD_SECRET = "cookie-cases-old-secret"
@@ -233,6 +236,34 @@ def flash_samples() -> list[list[Batch]]:
         ],
         [Batch(NOW, [("info", Markup("<b>safe</b>"))], {}, {"email": ["bad"]})],
         [Batch(i, [("m", str(i))]) for i in range(FlashCodec.max_batches)],
+        [
+            Batch(
+                NOW,
+                [
+                    ("info", {"count": 3, "items": [1, 2.5, None, True]}),
+                    ("success", 42),
+                    ("n", [{" m": "<b>plain</b>"}, [[[["nested"]]]]]),
+                ],
+            )
+        ],
+    ]
+
+
+def typed_flash_samples() -> list[list[Batch]]:
+    """Batches of values only a signed flash carries: the session's tagged
+    types."""
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    return [
+        [
+            Batch(
+                NOW,
+                [
+                    ("info", when),
+                    ("info", (1, "two", b"3")),
+                    ("x", {"id": UUID(int=7), "m": Markup("<i>x</i>")}),
+                ],
+            )
+        ]
     ]
 
 
@@ -247,7 +278,34 @@ def flash_seeds() -> list[Seed]:
             seeds.append(Seed(codec.encode(sample), None, True))
         unsigned = codecs["unsigned"].encode(sample)
         seeds.append(Seed(OLD_FLASH_RING.sign(unsigned), None, True))
+    for sample in typed_flash_samples():
+        seeds.append(Seed(codecs["signed"].encode(sample), None, True))
     return seeds
+
+
+_PLAIN = (str, int, float, bool, type(None), list, dict)
+_TAGGED = (*_PLAIN, Markup, tuple, bytes, datetime, UUID)
+
+
+def check_flash_value(
+    message: t.Any, signed: bool, origin: str, depth: int = 0
+) -> None:
+    """Check one flashed value read back: plain JSON from an unsigned
+    cookie (never ``Markup``), the session's tagged types only from a signed
+    one, and within the depth bound."""
+    kinds = _TAGGED if signed else _PLAIN
+    assert type(message) in kinds, f"{type(message)} from {origin!r}"
+    assert depth <= FLASH_MAX_DEPTH, origin
+    if isinstance(message, str):
+        message.encode("utf-8")
+    elif isinstance(message, (list, tuple)):
+        for item in message:
+            check_flash_value(item, signed, origin, depth + 1)
+    elif isinstance(message, dict):
+        for key, item in message.items():
+            assert type(key) is str, origin
+            key.encode("utf-8")
+            check_flash_value(item, signed, origin, depth + 1)
 
 
 def check_flash(codec: FlashCodec, value: str) -> list[Batch] | None:
@@ -261,7 +319,6 @@ def check_flash(codec: FlashCodec, value: str) -> list[Batch] | None:
         return None
     assert type(batches) is list, batches
     assert 0 < len(batches) <= codec.max_batches, batches
-    texts: tuple[type, ...] = (str, Markup) if codec.signed else (str,)
     count = 0
     for batch in batches:
         assert type(batch) is Batch and batch, batch
@@ -269,8 +326,7 @@ def check_flash(codec: FlashCodec, value: str) -> list[Batch] | None:
         for category, message in batch.messages:
             assert type(category) is str, batch
             assert codec.category_pattern.match(category), batch
-            assert type(message) in texts, f"{type(message)} from {value!r}"
-            message.encode("utf-8")
+            check_flash_value(message, codec.signed, value)
         count += len(batch.messages)
         for fields, longest in (
             (batch.form, codec.max_value_length),

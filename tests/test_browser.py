@@ -2,11 +2,15 @@
 Playwright against a real WSGI server on a loopback port.
 
 These tests skip only when no Chromium is installed and ``CI`` is unset.
+Every page is checked for console errors. The screenshots the docs show
+are taken here; ``UPDATE_SCREENSHOTS=1 pytest tests/test_browser.py``
+writes them to ``docs/_static/screenshots/``.
 """
 
 from __future__ import annotations
 
 import os
+import pathlib
 import shutil
 import threading
 import typing as t
@@ -64,15 +68,55 @@ def browser() -> t.Iterator[t.Any]:
             browser.close()
 
 
-@pytest.fixture
-def page(browser: t.Any, server: str) -> t.Iterator[t.Any]:
-    context = browser.new_context(base_url=server)
+SCREENSHOTS = pathlib.Path(__file__).parent.parent / "docs" / "_static" / "screenshots"
+
+
+def open_page(browser: t.Any, server: str, **options: t.Any) -> tuple[t.Any, list[str]]:
+    """A page in a new context, and the list its console errors go to."""
+    context = browser.new_context(base_url=server, **options)
     context.set_default_timeout(15_000)
     page = context.new_page()
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if message.type == "error" else None
+        ),
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "response",
+        lambda response: (
+            errors.append(f"{response.status} {response.url}")
+            if response.status >= 400
+            else None
+        ),
+    )
+    return page, errors
+
+
+@pytest.fixture
+def page(browser: t.Any, server: str) -> t.Iterator[t.Any]:
+    page, errors = open_page(browser, server)
     try:
         yield page
     finally:
-        context.close()
+        page.context.close()
+    assert errors == []
+
+
+@pytest.fixture
+def screenshot(tmp_path: pathlib.Path) -> t.Callable[[t.Any, str], None]:
+    """Save a screenshot of a page: to ``tmp_path``, or with
+    ``UPDATE_SCREENSHOTS`` set, to the docs."""
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
+
+    def take(page: t.Any, name: str) -> None:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=False, animations="disabled")
+        assert path.stat().st_size > 2000
+
+    return take
 
 
 def session_cookie(page: t.Any) -> dict[str, t.Any] | None:
@@ -182,3 +226,129 @@ def test_visit_counter_counts(page: t.Any) -> None:
     first = int(page.inner_text("#visits"))
     page.reload()
     assert int(page.inner_text("#visits")) == first + 1
+
+
+def background(page: t.Any) -> str:
+    return t.cast(str, page.evaluate("getComputedStyle(document.body).backgroundColor"))
+
+
+def test_every_page_renders_without_console_errors(
+    page: t.Any, screenshot: t.Callable[[t.Any, str], None]
+) -> None:
+    page.set_viewport_size({"width": 960, "height": 640})
+    page.goto("/")
+    assert page.title() == "Home · flask-scopes example"
+    screenshot(page, "home")
+    page.goto("/settings")
+    page.wait_for_url("**/login")
+    assert page.inner_text(".flash.warning") == "Sign in to change your settings."
+    page.click("#submit")
+    page.wait_for_url("**/login")
+    assert page.inner_text(".flash.error") == "Enter a user name and a password."
+    screenshot(page, "login")
+    page.fill("#username", "alice")
+    page.fill("#password", "secret")
+    page.click("#submit")
+    page.wait_for_url("**/")
+    page.goto("/settings")
+    page.fill("#display_name", "")
+    page.fill("#email", "not an address")
+    page.click("#save")
+    page.wait_for_url("**/settings")
+    assert page.locator(".field-error").count() == 3
+    screenshot(page, "settings-errors")
+    page.goto("/inspect")
+    assert page.inner_text("#flash-incoming") == "No flash came with this request."
+    page.click("#flash-me")
+    page.wait_for_url("**/inspect")
+    assert "A message for the next request" in page.inner_text("#flash-incoming")
+    assert "info: A message for the next request" in page.inner_text("#flash-messages")
+    screenshot(page, "inspect")
+    page.reload()
+    assert page.inner_text("#flash-incoming") == "No flash came with this request."
+
+
+def test_dark_theme_is_saved_in_the_session_and_changes_the_page(
+    page: t.Any, screenshot: t.Callable[[t.Any, str], None]
+) -> None:
+    page.set_viewport_size({"width": 960, "height": 640})
+    sign_in(page)
+    light = background(page)
+    page.goto("/settings")
+    page.fill("#display_name", "Alice")
+    page.fill("#email", "alice@example.test")
+    page.select_option("#theme", "dark")
+    page.click("#save")
+    page.wait_for_url("**/settings")
+    assert page.get_attribute("html", "data-theme") == "dark"
+    dark = background(page)
+    assert dark != light
+    screenshot(page, "settings-dark")
+    page.goto("/")
+    assert background(page) == dark
+
+
+def test_focus_is_visible(page: t.Any) -> None:
+    page.goto("/login")
+    page.focus("#username")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "password"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+
+
+def test_works_on_a_phone(
+    browser: t.Any, server: str, screenshot: t.Callable[[t.Any, str], None]
+) -> None:
+    page, errors = open_page(
+        browser,
+        server,
+        viewport={"width": 390, "height": 760},
+        device_scale_factor=1,
+        is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        sign_in(page)
+        for path in ("/", "/settings", "/inspect", "/login"):
+            page.goto(path)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - window.innerWidth"
+            )
+            assert overflow <= 0, path
+            if path == "/inspect":
+                screenshot(page, "phone-inspect")
+    finally:
+        page.context.close()
+    assert errors == []
+
+
+def test_your_devices_ends_one_browser_alone(browser: t.Any, server: str) -> None:
+    contexts = [browser.new_context(base_url=server) for _ in range(3)]
+    try:
+        pages = []
+        for context in contexts:
+            context.set_default_timeout(15_000)
+            page = context.new_page()
+            sign_in(page, "dana")
+            pages.append(page)
+        first, second, third = pages
+        first.click("#devices-link")
+        first.wait_for_url("**/devices")
+        rows = first.locator("#devices tr.device")
+        assert rows.count() == 3
+        assert first.locator("#devices tr.current").count() == 1
+        # End the most recently seen other session: the third browser's.
+        first.locator("#devices tr.device:not(.current) button.end").first.click()
+        first.wait_for_url("**/devices")
+        assert "That device is signed out." in first.inner_text("main")
+        assert first.locator("#devices tr.device").count() == 2
+        third.reload()
+        assert third.locator("#login-link").is_visible()
+        second.reload()
+        assert second.inner_text("#user") == "dana"
+        first.reload()
+        assert first.inner_text("#user") == "dana"
+    finally:
+        for context in contexts:
+            context.close()

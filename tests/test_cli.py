@@ -119,7 +119,7 @@ def test_inspect_valid_cookie(app: Flask, clock: FakeClock) -> None:
     assert "current key (SECRET_KEY)" in out
     created = datetime.fromtimestamp(int(clock.now), utc).isoformat()
     assert f"Created:      {created}" in out
-    assert "when the browser closes" in out
+    assert "(SCOPES_SESSION_IDLE_TIMEOUT)" in out
     assert f"Size:         {len(value)} bytes" in out
     data = json.loads(out[out.index("Data:\n") + 6 :])
     assert data == {
@@ -150,7 +150,9 @@ def test_inspect_json(app: Flask, clock: FakeClock) -> None:
     assert data["created"] == data["touched"] == now
     assert data["permanent"] is False
     assert data["reissue"] is False
-    assert data["expires"] is None
+    # The default idle limit: the permanent lifetime, 31 days.
+    later = datetime.fromtimestamp(int(clock.now) + 31 * 86400, utc).isoformat()
+    assert data["expires"] == later
     assert data["size"] == len(value)
     assert data["max_size"] == 4093
     assert data["size"] < data["header_size"] < data["max_size"]
@@ -199,6 +201,7 @@ def test_inspect_fallback_key(make_app: MakeApp) -> None:
     assert data["reissue"] is True
 
 
+@pytest.mark.usefixtures("real_clock")
 def test_inspect_flask_cookie(make_app: MakeApp) -> None:
     app = make_app(SECRET_KEY="old")
     serializer = SecureCookieSessionInterface().get_signing_serializer(app)
@@ -691,3 +694,179 @@ def test_one_extension_many_apps(clock: FakeClock) -> None:
     assert result.exit_code == 1
     assert "bad signature" in result.stderr
     assert first.cli.commands["scopes"] is second.cli.commands["scopes"]
+
+
+def test_inspect_escapes_control_characters(app: Flask) -> None:
+    @app.post("/hostile")
+    def hostile() -> str:
+        session["note"] = "\x1b[2J\x1b]0;owned\x07\r\u202egnp.exe\u2028\x85"
+        session["\x1b[31mkey"] = 1
+        return "ok"
+
+    value = cookie_value(app, "/hostile")
+    for args in (("inspect", value), ("inspect", "--json", value)):
+        out = invoke(app, *args).stdout
+        for char in ("\x1b", "\x07", "\r", "\u202e", "\u2028", "\x85"):
+            assert char not in out
+        assert "\\u001b[2J" in out
+        assert "\\u202e" in out
+    data = report(invoke(app, "inspect", "--json", value))
+    assert data["data"]["note"].startswith("\x1b[2J")
+
+
+def test_inspect_tells_a_cookie_the_store_would_not_take_over(
+    store_app: t.Callable[..., Flask], make_app: MakeApp
+) -> None:
+    cookie_app = make_app()
+    value = cookie_value(cookie_app)
+    app = store_app()
+    before = report(invoke(app, "inspect", "--json", value))
+    assert before["valid"] is True
+    client = app.test_client()
+    client.set_cookie("session", value)
+    client.get("/get/user")  # migrated now
+    after = report(invoke(app, "inspect", "--json", value))
+    assert after["valid"] is False
+    assert after["reason"] == "this cookie was already migrated to the store"
+    off = store_app(SCOPES_SESSION_MIGRATE_COOKIES=False)
+    refused = report(invoke(off, "inspect", "--json", value))
+    assert refused["reason"] == "SCOPES_SESSION_MIGRATE_COOKIES is off"
+
+
+# -- inspect: flash cookies and what was pasted -------------------------------
+
+
+def flash_value(app: Flask) -> str:
+    from flask_scopes import flash
+
+    @app.post("/flash")
+    def flash_view() -> str:
+        flash.error("Wrong password.")
+        flash.keep_form({"username": "ann"}, only=["username"])
+        flash.field_error("password", "Required.")
+        return "ok"
+
+    response = app.test_client().post("/flash")
+    header = next(
+        value
+        for value in response.headers.getlist("Set-Cookie")
+        if value.startswith("flash=")
+    )
+    return header.split(";", 1)[0].split("=", 1)[1]
+
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize(
+    "template", ["{value}", "flash={value}", "Cookie: a=b; flash={value}"]
+)
+def test_inspect_shows_a_flash_cookie(
+    make_app: MakeApp, signed: bool, template: str
+) -> None:
+    app = make_app(SCOPES_FLASH_SIGNED=signed)
+    value = flash_value(app)
+    result = invoke(app, "inspect", template.format(value=value))
+    assert result.exit_code == 0, result.output
+    assert "A flash cookie (flash)" in result.stdout
+    assert "error: Wrong password." in result.stdout
+    assert 'form username: ["ann"]' in result.stdout
+    assert 'errors password: ["Required."]' in result.stdout
+    assert "signature" not in result.output
+    data = report(invoke(app, "inspect", "--json", value))
+    assert data["format"] == "flash"
+    assert data["signed"] is signed
+    assert data["batches"][0]["messages"] == [["error", "Wrong password."]]
+    assert data["batches"][0]["stale"] is False
+
+
+def test_inspect_a_flash_cookie_the_app_would_ignore(app: Flask) -> None:
+    result = invoke(app, "inspect", "flash=1.bm90IGpzb24")
+    assert result.exit_code == 1
+    assert "a flash cookie that the app would ignore" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("pasted", "found"),
+    [
+        ("Cookie: foo=bar", "'foo'"),
+        ("Cookie: foo=bar; x=y", "'foo', 'x'"),
+        ("foo=bar", "'foo'"),
+    ],
+)
+def test_inspect_other_cookies_one_or_several_alike(
+    app: Flask, pasted: str, found: str
+) -> None:
+    result = invoke(app, "inspect", pasted)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Invalid session cookie: no cookie named 'session' or 'flash' in the"
+        f" input (found {found})."
+    )
+
+
+def test_inspect_picks_the_session_among_other_cookies(app: Flask) -> None:
+    value = cookie_value(app)
+    result = invoke(app, "inspect", "--json", f"Cookie: a=b; other={value}; c=d")
+    assert report(result)["data"]["user"] == "ann"
+
+
+@pytest.mark.parametrize("garbage", ["garbage", "a.b", "x" * 100, "é", "a.b.c.d"])
+def test_inspect_gives_one_plain_reason_for_garbage(app: Flask, garbage: str) -> None:
+    result = invoke(app, "inspect", garbage)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Invalid session cookie: not a cookie that flask-scopes or Flask's"
+        " session wrote.\n"
+    )
+
+
+def test_inspect_says_why_another_key_fails(make_app: MakeApp) -> None:
+    value = cookie_value(make_app(SECRET_KEY="a key of another process"))
+    result = invoke(make_app(), "inspect", value)
+    assert "bad signature" in result.stderr
+    assert "no cookie from another process can verify" in result.stderr
+
+
+def test_inspect_without_a_key_names_other_processes(make_app: MakeApp) -> None:
+    result = invoke(make_app(SECRET_KEY=None), "inspect", "anything")
+    assert "no cookie from another process can verify" in result.stderr
+    assert "FLASK_SECRET_KEY" in result.stderr
+
+
+# -- secret without an app -----------------------------------------------------
+
+
+def run_python(
+    *args: str, cwd: t.Any = None, env: dict[str, str] | None = None
+) -> t.Any:
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_python_m_flask_scopes_secret_needs_no_app() -> None:
+    result = run_python("-m", "flask_scopes", "secret", "--bytes", "32")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip()) == 43
+    assert "FLASK_SECRET_KEY" in result.stderr
+    assert "from_prefixed_env()" in result.stderr
+
+
+def test_flask_scopes_secret_with_an_app_that_cannot_load(tmp_path: t.Any) -> None:
+    (tmp_path / "needs_key.py").write_text(
+        "import os\nfrom flask import Flask\n"
+        "app = Flask(__name__)\napp.secret_key = os.environ['NO_SUCH_KEY']\n"
+    )
+    result = run_python(
+        "-m", "flask", "--app", "needs_key", "scopes", "secret", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip()) == 64

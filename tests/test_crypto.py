@@ -662,6 +662,7 @@ def test_signed_session_too_large_to_reissue_is_kept(
     assert cookie(client).startswith("e1.")
 
 
+@pytest.mark.usefixtures("real_clock")
 def test_flask_cookie_is_reissued_encrypted(make_app: MakeApp) -> None:
     client = build(make_app).test_client()
     client.set_cookie("session", flask_cookie(user="alice"))

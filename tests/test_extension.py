@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import secrets
 import typing as t
+import warnings
 
 import pytest
 from flask import Flask
@@ -10,6 +12,7 @@ from flask_scopes import ConfigurationError
 from flask_scopes import Scopes
 from flask_scopes import ScopesError
 from flask_scopes import ScopesSessionInterface
+from flask_scopes import WeakSecretKeyWarning
 
 
 def test_init_app_installs_and_registers(app: Flask) -> None:
@@ -94,3 +97,41 @@ def test_custom_interface_class(clock: t.Any) -> None:
     CustomScopes(app, clock=clock)
     assert type(app.session_interface) is Custom
     assert app.session_interface.clock is clock
+
+
+STRONG_KEY = "Zm9yIHRlc3RzIG9ubHk6IGEgbG9uZyBlbm91Z2gga2V5IHdpdGggbWFueSBjaGFycw"
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("...", "placeholder"),
+        ("dev", "placeholder"),
+        ("secret", "placeholder"),
+        ("changeme", "placeholder"),
+        ("CHANGE-ME", "placeholder"),
+        ("test-secret-key", "15 bytes long"),
+        ("x" * 40, "only 1 different"),
+        (b"\x00" * 31, "31 bytes long"),
+    ],
+)
+def test_weak_secret_key_warns_at_start_up(key: str | bytes, reason: str) -> None:
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = key
+    with pytest.warns(WeakSecretKeyWarning, match=reason) as caught:
+        Scopes(app)
+    assert len(caught) == 1
+    assert "python -m flask_scopes secret" in str(caught[0].message)
+    # Only at start-up: requests don't warn again.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        app.test_client().get("/")
+
+
+@pytest.mark.parametrize("key", [STRONG_KEY, None, secrets.token_bytes(32)])
+def test_strong_or_absent_secret_key_does_not_warn(key: str | bytes | None) -> None:
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = key
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Scopes(app)

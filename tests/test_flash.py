@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import typing as t
 
 import pytest
@@ -290,7 +291,20 @@ def test_bad_categories_are_refused_where_flashed(
             flash.now.add("message", category)
 
 
-@pytest.mark.parametrize("message", [3, None, b"bytes", ["a"], "lone \ud800"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        b"bytes",
+        (1, 2),
+        object(),
+        float("nan"),
+        {"k": "lone \ud800"},
+        {1: "int key"},
+        [[[[[[[[["deep"]]]]]]]]],
+        list(range(300)),
+        "lone \ud800",
+    ],
+)
 def test_bad_messages_are_refused_where_flashed(
     flash_app: Flask, message: t.Any
 ) -> None:
@@ -901,3 +915,169 @@ def test_flashing_after_the_response_was_saved_raises(
     assert len(errors) == 4
     assert "would be lost" in str(errors[0])
     assert messages(client.get("/")) == []
+
+
+# -- hostile flash cookies never cause a 5xx ------------------------------------------
+
+
+def _hostile_app(make_app: AppFactory) -> Flask:
+    app = add_views(make_app(PROPAGATE_EXCEPTIONS=False))
+
+    @app.get("/keep")
+    def keep() -> str:
+        flash.keep()
+        return str(len(flash))
+
+    @app.get("/keep-and-add")
+    def keep_and_add() -> str:
+        flash.keep()
+        flash.success("new")
+        return "ok"
+
+    @app.post("/json-form")
+    def json_form() -> str:
+        carried = flash.keep_form(request.get_json(), only=["name", "city"])
+        return ",".join(carried)
+
+    return app
+
+
+def _big_batch(now: int, count: int, size: int) -> list[t.Any]:
+    return [now, [["info", "x" * size] for _ in range(count)], {}, {}]
+
+
+def test_kept_flash_near_the_limit_is_dropped_not_an_error(
+    make_app: AppFactory, clock: t.Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = _hostile_app(make_app)
+    client = app.test_client()
+    now = int(clock.now)
+    client.set_cookie("flash", forge([_big_batch(now, 1, 2990)]))
+    with caplog.at_level("INFO", logger="flask_scopes"):
+        response = client.get("/keep")
+    assert response.status_code == 200
+    assert response.text == "1"
+    assert deletes(response)
+    assert any("Dropped a kept flash" in r.getMessage() for r in caplog.records)
+
+
+def test_kept_flash_full_of_messages_gives_way_to_a_new_one(
+    make_app: AppFactory, clock: t.Any
+) -> None:
+    app = _hostile_app(make_app)
+    client = app.test_client()
+    client.set_cookie("flash", forge([_big_batch(int(clock.now), 64, 1)]))
+    response = client.get("/keep-and-add")
+    assert response.status_code == 302 or response.status_code == 200
+    assert messages(client.get("/")) == [("success", "new")]
+
+
+def test_keep_form_leaves_out_lone_surrogates(make_app: AppFactory) -> None:
+    app = _hostile_app(make_app)
+    client = app.test_client()
+    body = '{"name": "\\ud800", "city": "Lyon"}'
+    response = client.post("/json-form", data=body, content_type="application/json")
+    assert response.status_code == 200
+    assert response.text == "city"
+
+
+def test_any_flash_cookie_and_any_use_never_fails(
+    make_app: AppFactory, clock: t.Any
+) -> None:
+    from hypothesis import example
+    from hypothesis import given
+    from hypothesis import HealthCheck
+    from hypothesis import settings
+    from hypothesis import strategies as st
+
+    from .strategies import flash_bodies
+
+    app = _hostile_app(make_app)
+
+    @app.post("/use")
+    def use() -> str:
+        for op in request.json["ops"]:  # type: ignore[index]
+            kind, value = op
+            if kind == "keep":
+                flash.keep(value or None)
+            elif kind == "now":
+                flash.now.add(value, "info")
+            elif kind == "new":
+                flash.add(value, "info")
+            elif kind == "form":
+                flash.keep_form({"f": value}, only=["f"])
+        return str(len(flash))
+
+    texts = st.one_of(st.just(""), st.just("info"), st.text(max_size=300))
+    ops = st.lists(
+        st.tuples(st.sampled_from(["keep", "now", "new", "form"]), texts), max_size=6
+    )
+    cookies = st.one_of(
+        flash_bodies().map(lambda raw: forge(None, raw)),
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=4100),
+        # Near the size and count limits, where keeping it can't fit.
+        st.builds(
+            lambda n, total: forge([_big_batch(int(clock.now), n, total // n)]),
+            st.integers(1, 64),
+            st.integers(2000, 3000),
+        ),
+    )
+
+    now = int(clock.now)
+
+    @settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(cookie=cookies, ops=ops)
+    # The findings of the review: a kept cookie near the size limit, and a
+    # kept cookie full of messages plus a new one.
+    @example(cookie=forge([_big_batch(now, 1, 2995)]), ops=[("keep", "")])
+    @example(cookie=forge([_big_batch(now, 64, 1)]), ops=[("keep", ""), ("new", "n")])
+    @example(cookie=forge([_big_batch(now, 64, 1)]), ops=[("keep", "info")])
+    def check(cookie: str, ops: list[tuple[str, str]]) -> None:
+        client = app.test_client(use_cookies=False)
+        headers = {"Cookie": f"flash={cookie}"}
+        body = json.dumps({"ops": ops}).encode("utf-8", "surrogatepass")
+        response = client.post(
+            "/use", data=body, headers=headers, content_type="application/json"
+        )
+        # Only new messages that don't fit alone (the app's own doing) may
+        # be an error; nothing the client sent may be.
+        new = [v for k, v in ops if k == "new"]
+        if response.status_code >= 500:
+            assert len(json.dumps(new)) > 2000, response.text
+
+    check()
+
+
+def test_any_form_body_never_fails(make_app: AppFactory) -> None:
+    from hypothesis import given
+    from hypothesis import HealthCheck
+    from hypothesis import settings
+    from hypothesis import strategies as st
+
+    app = _hostile_app(make_app)
+    values = st.one_of(
+        st.text(max_size=50),
+        st.text(max_size=50).map(lambda s: s + "\ud800"),
+        st.integers(),
+        st.none(),
+        st.lists(st.text(max_size=5), max_size=3),
+    )
+
+    @settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(form=st.dictionaries(st.sampled_from(["name", "city", "x"]), values))
+    def check(form: dict[str, t.Any]) -> None:
+        body = json.dumps(form).encode("utf-8", "surrogatepass")
+        response = app.test_client().post(
+            "/json-form", data=body, content_type="application/json"
+        )
+        assert response.status_code < 500, response.text
+
+    check()

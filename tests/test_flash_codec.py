@@ -78,14 +78,18 @@ HOSTILE: dict[str, str] = {
     "empty batch": forge([[NOW, []]]),
     "message not a pair": forge([batch(["info"])]),
     "message of three": forge([batch(["info", "x", "y"])]),
-    "number as text": forge([batch(["info", 3])]),
     "number as category": forge([batch([3, "x"])]),
     "script as category": forge([batch(['"><script>alert(1)</script>', "x"])]),
     "long category": forge([batch(["c" * 41, "x"])]),
     "empty category": forge([batch(["", "x"])]),
     "lone surrogate": forge([batch(["info", "\ud800"])]),
     "Markup flag unsigned": forge([batch(["info", "<script>x</script>", 1])]),
-    "Markup tag as text": forge([batch(["info", {" m": "<script>x</script>"}])]),
+    "typed flag unsigned": forge([batch(["info", {" m": "<script>x</script>"}, 2])]),
+    "value nested too deep": forge([batch(["info", [[[[[[[[[1]]]]]]]]]])]),
+    "value of too many items": forge([batch(["info", list(range(300))])]),
+    "value holding a surrogate": forge([batch(["info", {"k": "\ud800"}])]),
+    "value holding NaN": forge(None, raw=b'[[1800000000,[["info",[NaN]]]]]'),
+    "value holding Infinity": forge(None, raw=b'[[1800000000,[["info",-Infinity]]]]'),
     "form not an object": forge([[NOW, [], ["email"]]]),
     "form value not a list": forge([[NOW, [], {"email": "x"}]]),
     "form value empty list": forge([[NOW, [], {"email": []}]]),
@@ -284,7 +288,22 @@ def test_any_text_is_refused_cleanly(value: str) -> None:
         batches = codec.decode(value)
     except BadCookie:
         return
-    assert all(type(m) is str for b in batches for _, m in b.messages)
+    for b in batches:
+        for _, message in b.messages:
+            assert_plain(message)
+
+
+def assert_plain(value: t.Any) -> None:
+    """Assert that ``value`` is plain JSON: no Markup, no tagged type."""
+    kind = type(value)
+    assert kind in (str, int, float, bool, type(None), list, dict), kind
+    if kind is list:
+        for item in value:
+            assert_plain(item)
+    elif kind is dict:
+        for key, item in value.items():
+            assert type(key) is str
+            assert_plain(item)
 
 
 @given(
@@ -293,7 +312,7 @@ def test_any_text_is_refused_cleanly(value: str) -> None:
         lambda c: st.lists(c, max_size=4) | st.dictionaries(_text, c, max_size=4),
     )
 )
-def test_any_json_is_refused_cleanly_or_plain_text(data: t.Any) -> None:
+def test_any_json_is_refused_cleanly_or_plain_values(data: t.Any) -> None:
     codec = FlashCodec(None, False, 100_000)
     try:
         batches = codec.decode(forge(data))
@@ -301,7 +320,8 @@ def test_any_json_is_refused_cleanly_or_plain_text(data: t.Any) -> None:
         return
     for b in batches:
         for category, message in b.messages:
-            assert type(category) is str and type(message) is str
+            assert type(category) is str
+            assert_plain(message)
 
 
 def test_signed_codec_keeps_markup_and_checks_signatures() -> None:

@@ -60,6 +60,7 @@ from .cookie_cases import OLD_FLASH_RING
 from .cookie_cases import OLD_SECRET
 from .cookie_cases import SECRET
 from .cookie_cases import Seed
+from .cookie_cases import typed_flash_samples
 from .cookie_cases import zip_bomb
 from .strategies import assert_same
 from .strategies import flash_batches
@@ -606,7 +607,10 @@ def test_flash_seeds_decode() -> None:
     unsigned = [s.value for s in FLASH_SEEDS if check_flash(UNSIGNED_FLASH, s.value)]
     assert len(unsigned) == len(flash_samples())
     # Written by the signed codec, and signed with the fallback key.
-    assert len(SIGNED_FLASH_VALUES) == 2 * len(flash_samples())
+    # ...and the typed samples, which only a signed codec writes.
+    assert len(SIGNED_FLASH_VALUES) == 2 * len(flash_samples()) + len(
+        typed_flash_samples()
+    )
     assert any(
         type(message) is Markup
         for value in SIGNED_FLASH_VALUES

@@ -423,9 +423,30 @@ def test_permanent_session_refreshes_each_request(make_client: t.Any) -> None:
     assert not set_cookies(client.get("/get/p"), "session")
 
 
-def test_read_only_session_never_dies_of_old_age(
-    client: t.Any, clock: FakeClock
+def test_read_only_session_lives_while_used(client: t.Any, clock: FakeClock) -> None:
+    client.get("/set/x/1")
+    for _ in range(40):
+        clock.advance(timedelta(days=10).total_seconds())
+        assert client.get("/get/x").text == "'1'"
+
+
+def test_unused_session_dies_after_the_lifetime_by_default(
+    make_client: t.Any, clock: FakeClock
 ) -> None:
+    client = make_client()
+    client.get("/set/x/1")
+    clock.advance(31 * 86400)
+    assert client.get("/get/x").text == "'1'"  # exactly at the limit
+    clock.advance(31 * 86400 + 1)
+    ended = client.get("/get/x")
+    assert ended.text == "None"
+    assert ended.headers["Set-Cookie"].startswith("session=;")
+
+
+def test_idle_limit_set_to_none_is_no_server_limit(
+    make_client: t.Any, clock: FakeClock
+) -> None:
+    client = make_client(SCOPES_SESSION_IDLE_TIMEOUT=None)
     client.get("/set/x/1")
     clock.advance(timedelta(days=400).total_seconds())
     assert client.get("/get/x").text == "'1'"
@@ -505,7 +526,9 @@ def test_permanent_cookie_expires_with_the_absolute_timeout(
         (NOW + 10, NOW, False),  # created after last write
         (-1, NOW, False),
         (NOW, 10**30, False),
-        (0, 0, True),
+        (0, 0, False),  # older than the default idle limit
+        (NOW - 31 * 86400, NOW - 31 * 86400, True),  # exactly at it
+        (NOW - 31 * 86400 - 1, NOW - 31 * 86400 - 1, False),
     ],
 )
 def test_timestamps_are_checked(
@@ -591,6 +614,7 @@ def test_no_secret_key_reads_empty_and_refuses_writes(clock: FakeClock) -> None:
 # -- migration from Flask's own session ------------------------------------------------
 
 
+@pytest.mark.usefixtures("real_clock")
 def test_flask_cookie_is_accepted_and_reissued(
     make_app: t.Callable[..., Flask],
 ) -> None:
@@ -623,6 +647,7 @@ def test_flask_cookie_is_accepted_and_reissued(
     assert client.get("/get/user").text == "'alice'"
 
 
+@pytest.mark.usefixtures("real_clock")
 def test_flask_cookie_signed_with_a_fallback_is_accepted(
     make_app: t.Callable[..., Flask],
 ) -> None:
@@ -770,6 +795,7 @@ def test_cookie_of_a_removed_key_comes_back_with_the_key(
     assert client.get("/get/x").text == "'1'"
 
 
+@pytest.mark.usefixtures("real_clock")
 def test_expired_flask_cookie_is_refused(make_client: t.Any, clock: FakeClock) -> None:
     client = make_client(PERMANENT_SESSION_LIFETIME=60)
     client.set_cookie("session", _flask_serializer().dumps({"x": "1"}))

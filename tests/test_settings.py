@@ -25,7 +25,11 @@ def test_defaults() -> None:
     assert settings.cookie_httponly is True
     assert settings.cookie_path == "/"
     assert settings.max_cookie_size == 4093
-    assert settings.idle_timeout is None and settings.absolute_timeout is None
+    # Every session has a server-side idle limit: the permanent lifetime.
+    assert settings.idle_timeout == 31 * 86400
+    assert settings.absolute_timeout is None
+    assert settings.store_ttl == 31 * 86400
+    assert settings.migrate_cookies is True
     assert settings.flash_cookie_name == "flash"
     assert settings.permanent_lifetime == 31 * 86400
 
@@ -96,7 +100,8 @@ def test_fallback_string_error_explains() -> None:
     [("lax", "Lax"), ("STRICT", "Strict"), ("None", "None"), (False, None)],
 )
 def test_samesite_values(value: t.Any, expected: str | None) -> None:
-    assert resolve(SESSION_COOKIE_SAMESITE=value).cookie_samesite == expected
+    settings = resolve(SESSION_COOKIE_SAMESITE=value, SESSION_COOKIE_SECURE=True)
+    assert settings.cookie_samesite == expected
 
 
 def test_secret_keys_are_bytes() -> None:
@@ -140,3 +145,80 @@ def test_host_prefix_rules_apply_to_the_flash_cookie() -> None:
 def test_secure_prefix_needs_secure() -> None:
     with pytest.raises(ConfigurationError, match="Secure"):
         resolve(SESSION_COOKIE_NAME="__Secure-s")
+
+
+# -- hardening -----------------------------------------------------------------------
+
+
+def test_idle_limit_defaults_to_the_lifetime() -> None:
+    assert resolve(PERMANENT_SESSION_LIFETIME=600).idle_timeout == 600
+    assert resolve(PERMANENT_SESSION_LIFETIME=600).store_ttl == 600
+    explicit = resolve(PERMANENT_SESSION_LIFETIME=600, SCOPES_SESSION_IDLE_TIMEOUT=60)
+    assert explicit.idle_timeout == 60
+    assert explicit.store_ttl == 60
+    none = resolve(SCOPES_SESSION_IDLE_TIMEOUT=None)
+    assert none.idle_timeout is None
+    assert none.store_ttl == 31 * 86400
+    assert resolve(SCOPES_SESSION_STORE_TTL=120).store_ttl == 120
+
+
+def test_fallbacks_changed_in_place_are_noticed() -> None:
+    from flask import session
+
+    def make(**config: t.Any) -> Flask:
+        app = _app(**config)
+        Scopes(app)
+
+        @app.get("/set")
+        def set_() -> str:
+            session["user"] = "ann"
+            return "ok"
+
+        @app.get("/get")
+        def get() -> str:
+            return repr(session.get("user"))
+
+        return app
+
+    old = make(SECRET_KEY="compromised").test_client()
+    old.get("/set")
+    found = old.get_cookie("session")
+    assert found is not None
+    app = make(SECRET_KEY="new", SECRET_KEY_FALLBACKS=["compromised"])
+    headers = {"Cookie": f"session={found.value}"}
+    client = app.test_client(use_cookies=False)
+    assert client.get("/get", headers=headers).text == "'ann'"
+    # The compromised key is removed from the very list in the config.
+    app.config["SECRET_KEY_FALLBACKS"].remove("compromised")
+    assert client.get("/get", headers=headers).text == "None"
+
+
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("__HOST-session", {"SESSION_COOKIE_DOMAIN": "example.test"}),
+        ("__host-session", {"SESSION_COOKIE_PATH": "/app"}),
+        ("__host-session", {}),
+        ("__SECURE-session", {}),
+        ("__secure-session", {}),
+    ],
+)
+def test_cookie_prefixes_are_checked_without_regard_to_case(
+    name: str, config: dict[str, t.Any]
+) -> None:
+    secure = "SESSION_COOKIE_DOMAIN" in config or "SESSION_COOKIE_PATH" in config
+    with pytest.raises(ConfigurationError, match="SESSION_COOKIE_NAME"):
+        resolve(SESSION_COOKIE_NAME=name, SESSION_COOKIE_SECURE=secure, **config)
+
+
+def test_samesite_none_needs_secure() -> None:
+    with pytest.raises(ConfigurationError, match="SameSite=None needs Secure"):
+        Scopes(_app(SESSION_COOKIE_SAMESITE="None"))
+    settings = resolve(SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_SECURE=True)
+    assert settings.cookie_samesite == "None"
+
+
+def _app(**config: t.Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update({"SECRET_KEY": "k", **config})
+    return app

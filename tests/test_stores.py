@@ -36,10 +36,12 @@ from flask_scopes.session.entries import entry_name
 from flask_scopes.session.entries import ID_BYTES
 from flask_scopes.session.entries import is_valid_id
 from flask_scopes.session.entries import new_id
-from flask_scopes.session.entries import user_ref
+from flask_scopes.session.entries import UserRefs
 from flask_scopes.stores import purge_expired
 
 from .store_modes import add_routes
+from .store_modes import mode as mode
+from .store_modes import mode_app as mode_app
 from .store_modes import store_app as store_app
 from .store_modes import store_mode as store_mode
 
@@ -320,8 +322,8 @@ def test_concurrent_logout_stands(
         response = app.response_class()
         iface.save_session(app, slow, response)
     assert entry_names(app) == []
-    (header,) = response.headers.getlist("Set-Cookie")
-    assert header.startswith("session=;")
+    # The browser's cookie is left alone: it may already be a newer one.
+    assert response.headers.getlist("Set-Cookie") == []
     replay = app.test_client()
     replay.set_cookie("session", value)
     assert replay.get("/get/user").text == "None"
@@ -455,7 +457,10 @@ def test_migrates_cookie_sessions(store_app: AppFactory, make_app: AppFactory) -
     response = client.get("/get/a")
     assert response.text == "'1'"
     assert len(cookie(client)) < 120
-    assert len(entry_names(app)) == 1
+    # Files are named by a hash: the session's and the record that the
+    # cookie was migrated are both listed.
+    files = isinstance(store_of(app), FileSystemSessionStore)
+    assert len(entry_names(app)) == (2 if files else 1)
     assert client.get("/get/a").text == "'1'"
 
 
@@ -502,7 +507,8 @@ def test_filesystem_expiry_is_the_session_life(
     app.test_client().get("/set/a/1")
     store = t.cast(FileSystemSessionStore, store_of(app))
     (raw,) = raw_files(store).values()
-    assert int.from_bytes(raw[:4], sys.byteorder) == int(clock()) + 86400
+    # The entry lives as long as the session's idle limit: the lifetime.
+    assert int.from_bytes(raw[:4], sys.byteorder) == int(clock()) + 31 * 86400
 
 
 def test_idle_refresh_writes_once_per_slice(
@@ -798,7 +804,8 @@ def test_redis_round_trips(
     assert trips("/untouched") == []  # a cookie, never touched
     assert trips("/get/a") == ["get"]
     assert trips("/set/a/2") == ["get", "set"]  # SET XX
-    assert trips("/login/42") == ["get", "get", "delete", "set"]
+    # SET NX for the new entry, then the old one is deleted.
+    assert trips("/login/42") == ["get", "get", "set", "delete"]
     assert trips("/untouched") == []
     assert trips("/get/user") == ["mget"]  # the entry and the user's marker
     assert trips("/set/a/3") == ["mget", "set"]
@@ -820,10 +827,10 @@ def test_redis_keys(redis_server: RedisServer, make_app: AppFactory) -> None:
     assert key.decode().startswith("myapp:scopes:s:")
     client.get("/login/42")
     scopes.revoke_user("7", app)
-    ref = user_ref("42")
+    refs = UserRefs([app.secret_key.encode()])
     keys = sorted(k.decode() for k in client_.keys("*"))
-    assert keys[0].startswith(f"myapp:scopes:s:{{{ref}}}")
-    assert keys[1] == f"myapp:scopes:u:{{{user_ref('7')}}}"
+    assert keys[0].startswith(f"myapp:scopes:s:{{{refs.ref('42')}}}")
+    assert keys[1] == f"myapp:scopes:u:{{{refs.ref('7')}}}"
 
 
 # -- configuration -----------------------------------------------------------------
@@ -1003,3 +1010,266 @@ def test_writing_the_reserved_user_key_is_refused(
 
     with pytest.raises(SessionValueError, match="reserved for session.bind_user"):
         app.test_client().get("/forge")
+
+
+# -- hardening: identity changes, concurrency, migration, fail closed ---------------
+
+
+def test_clear_then_write_gets_a_new_id(store_app: AppFactory) -> None:
+    app = store_app()
+
+    @app.get("/sign-out-and-write")
+    def sign_out_and_write() -> str:
+        session.clear()
+        session["theme"] = "dark"
+        return "ok"
+
+    client = app.test_client()
+    client.get("/set/a/1")
+    old = cookie(client)
+    client.get("/sign-out-and-write")
+    assert cookie(client) != old
+    assert client.get("/get/theme").text == "'dark'"
+    replay = app.test_client()
+    replay.set_cookie("session", old)
+    assert replay.get("/get/a").text == "None"
+    assert replay.get("/get/theme").text == "None"
+
+
+def test_concurrent_regenerate_keeps_the_new_cookie(
+    store_app: AppFactory, clock: FakeClock
+) -> None:
+    app = store_app()
+    client = app.test_client()
+    client.get("/set/a/1")
+    value = cookie(client)
+    iface = app.session_interface
+    with app.test_request_context(headers={"Cookie": f"session={value}"}):
+        slow = iface.open_session(app, request)
+        assert slow is not None
+        assert slow["a"] == "1"
+        # Request A signs in while request B runs.
+        client.get("/login/7")
+        fresh = cookie(client)
+        assert fresh != value
+        slow["b"] = "2"
+        response = app.response_class()
+        iface.save_session(app, slow, response)
+    # B leaves the browser's cookie alone: A's new cookie stands.
+    assert response.headers.getlist("Set-Cookie") == []
+    assert client.get("/get/user").text == "'7'"
+    assert client.get("/get/b").text == "None"
+
+
+class FailingAdd(SessionStore):
+    """A store whose adds fail, as if it went down half way."""
+
+    fail = False
+
+    def add(self, name: str, value: bytes, ttl: int) -> bool:
+        if self.fail:
+            raise SessionStoreUnavailable("save", self.describe())
+        return super().add(name, value, ttl)
+
+
+def test_regenerate_adds_the_new_entry_before_deleting_the_old(
+    make_app: AppFactory,
+) -> None:
+    scopes = Scopes()
+    store = FailingAdd(SimpleCache(threshold=1_000_000))
+    app = make_app(scopes, SCOPES_SESSION_STORE=store)
+    add_routes(app, scopes)
+    client = app.test_client()
+    client.get("/set/a/1")
+    before = cookie(client)
+    store.fail = True
+    assert client.get("/login/42").status_code == 503
+    store.fail = False
+    # The old session is still there.
+    assert cookie(client) == before
+    assert client.get("/get/a").text == "'1'"
+
+
+def test_outage_first_seen_in_after_request_is_a_503(
+    tmp_path: t.Any, make_app: AppFactory
+) -> None:
+    scopes = Scopes()
+    path = tmp_path / "s"
+    app = make_app(
+        scopes,
+        SCOPES_SESSION_STORE=FileSystemCache(str(path)),
+        PROPAGATE_EXCEPTIONS=False,
+    )
+    add_routes(app, scopes)
+
+    @app.after_request
+    def remember(response: t.Any) -> t.Any:
+        # As Flask-Login's remember-cookie hook does on every request.
+        session.get("user")
+        return response
+
+    client = app.test_client()
+    client.get("/login/alice")
+    path.rename(tmp_path / "away")
+    path.write_text("not a directory")
+    response = client.get("/untouched")
+    assert response.status_code == 503
+    assert b"could not be reached to load the session" in response.data
+    assert response.headers.getlist("Set-Cookie") == []
+
+
+@pytest.mark.parametrize(
+    "make_store",
+    [
+        lambda: "redis://127.0.0.1:1/0?decode_responses=True",
+        lambda: RedisCache(__import__("redis").Redis(port=1, decode_responses=True)),
+    ],
+    ids=["url", "cache"],
+)
+@pytest.mark.parametrize("key", ["SCOPES_SESSION_STORE", "SCOPES_REVOCATION_STORE"])
+def test_decoding_redis_client_is_refused(
+    make_app: AppFactory, make_store: t.Callable[[], t.Any], key: str
+) -> None:
+    # Refused at start-up: no server is reached.
+    with pytest.raises(ConfigurationError, match="decode_responses"):
+        make_app(**{key: make_store()})
+
+
+def test_store_returning_text_fails_closed() -> None:
+    cache = SimpleCache(threshold=1_000_000)
+    store = SessionStore(cache)
+    store._view = cache  # a view that hands back what it holds, str included
+    cache.set(store.key("u:{x}"), "not bytes")
+    with pytest.raises(SessionStoreUnavailable, match="str, not bytes"):
+        store.get("u:{x}")
+    with pytest.raises(SessionStoreUnavailable, match="str, not bytes"):
+        store.get_many("u:{x}")
+
+
+@pytest.mark.parametrize("mode", ["cookie", "simple", "filesystem"])
+def test_unreadable_marker_revokes_and_refuses_binding(
+    mode_app: AppFactory, mode: str
+) -> None:
+    app = mode_app()
+    client = app.test_client()
+    client.get("/login/42")
+    assert client.get("/get/user").text == "'42'"
+    revocations = runtime(app).revocations
+    for ref in revocations.refs.all("42"):
+        revocations.store.set(f"u:{{{ref}}}", b"tampered", 3600)
+    assert client.get("/get/user").text == "None"
+    # Binding while the marker can't be read fails closed: a 503, no
+    # session bound with an epoch no revocation would change.
+    other = app.test_client()
+    assert other.get("/login/42").status_code == 503
+    assert other.get("/get/user").text == "None"
+
+
+def test_user_ref_is_keyed(store_app: AppFactory) -> None:
+    import base64
+    import hashlib
+
+    app = store_app()
+    client = app.test_client()
+    client.get("/login/42")
+    ref = cookie(client).split(".")[1]
+    unkeyed = hashlib.sha256(b"flask-scopes.user\0" + b"42").digest()[:16]
+    assert ref != base64.urlsafe_b64encode(unkeyed).decode().rstrip("=")
+    assert ref == UserRefs([app.secret_key.encode()]).ref("42")
+    assert ref != UserRefs([b"another key"]).ref("42")
+    # A cookie carrying an unkeyed ref (from 0.1) is refused: sign in again.
+    sid = cookie(client).split(".")[0]
+    old_ref = base64.urlsafe_b64encode(unkeyed).decode().rstrip("=")
+    replay = app.test_client()
+    replay.set_cookie("session", sign(app, f"{sid}.{old_ref}"))
+    assert replay.get("/get/user").text == "None"
+
+
+def test_bound_session_survives_key_rotation_and_revocation_reaches_it(
+    store_app: AppFactory,
+) -> None:
+    app = store_app(SECRET_KEY="first")
+    client = app.test_client()
+    client.get("/login/42")
+    app.config.update(SECRET_KEY="second", SECRET_KEY_FALLBACKS=["first"])
+    assert client.get("/get/user").text == "'42'"
+    client.get("/set/a/1")  # written again under the current key
+    app.extensions["scopes"].revoke_user("42", app)
+    assert client.get("/get/user").text == "None"
+
+
+def test_cookie_migrates_once_within_its_lifetime(
+    store_app: AppFactory, make_app: AppFactory, clock: FakeClock
+) -> None:
+    cookie_app = make_app()
+    add_routes(cookie_app, cookie_app.extensions["scopes"])
+    old = cookie_app.test_client()
+    old.get("/set/a/1")
+    copied = cookie(old)
+    app = store_app()
+    first = app.test_client()
+    first.set_cookie("session", copied)
+    assert first.get("/get/a").text == "'1'"
+    # Replayed after it was migrated: an empty session.
+    replay = app.test_client()
+    replay.set_cookie("session", copied)
+    assert replay.get("/get/a").text == "None"
+    assert first.get("/get/a").text == "'1'"
+
+
+def test_cookie_migration_obeys_lifetime_and_switch(
+    store_app: AppFactory, make_app: AppFactory, clock: FakeClock
+) -> None:
+    cookie_app = make_app()
+    add_routes(cookie_app, cookie_app.extensions["scopes"])
+    old = cookie_app.test_client()
+    old.get("/set/a/1")
+    copied = cookie(old)
+    off = store_app(SCOPES_SESSION_MIGRATE_COOKIES=False).test_client()
+    off.set_cookie("session", copied)
+    assert off.get("/get/a").text == "None"
+    clock.advance(31 * 86400 + 1)
+    late = store_app().test_client()
+    late.set_cookie("session", copied)
+    assert late.get("/get/a").text == "None"
+
+
+@pytest.mark.usefixtures("real_clock")
+def test_flask_cookie_migrates_once(store_app: AppFactory) -> None:
+    from flask.sessions import SecureCookieSessionInterface
+
+    app = store_app()
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert serializer is not None
+    value = serializer.dumps({"a": "1"})
+    first = app.test_client()
+    first.set_cookie("session", value)
+    assert first.get("/get/a").text == "'1'"
+    replay = app.test_client()
+    replay.set_cookie("session", value)
+    assert replay.get("/get/a").text == "None"
+
+
+def test_purge_touches_only_the_stores_files(
+    tmp_path: t.Any, make_app: AppFactory, clock: FakeClock
+) -> None:
+    scopes = Scopes(clock=clock)
+    path = tmp_path / "s"
+    app = make_app(scopes, SCOPES_SESSION_STORE=f"file://{path}")
+    add_routes(app, scopes)
+    app.test_client().get("/set/a/1")
+    store = t.cast(FileSystemSessionStore, store_of(app))
+    (entry,) = raw_files(store)
+    expired = (1).to_bytes(4, sys.byteorder)  # long past
+    (path / "README").write_bytes(expired + b"keep me")
+    (path / "backup.tar").write_bytes(expired + b"keep me too")
+    (path / ("0" * len(entry) + ".bak")).write_bytes(expired)
+    (path / "sub").mkdir()
+    (path / "sub" / "f").write_bytes(expired)
+    (path / ("a" * len(entry))).mkdir()  # named like an entry, a directory
+    clock.advance(31 * 86400 + 1)
+    assert purge_expired(store) == 1
+    left = sorted(p.name for p in path.iterdir())
+    assert "README" in left and "backup.tar" in left and "sub" in left
+    assert entry not in left
+    assert (path / "sub" / "f").exists()

@@ -8,6 +8,7 @@ import hashlib
 import typing as t
 
 from itsdangerous import BadSignature
+from itsdangerous import SignatureExpired
 from itsdangerous import TimestampSigner
 
 from .encoding import b64decode
@@ -54,8 +55,12 @@ class FlaskCookieReader:
             payload, signed = self.signer.unsign(
                 value, max_age=max_age, return_timestamp=True
             )
-        except BadSignature as e:
-            raise BadCookie(f"Flask cookie: {e}") from None
+        except SignatureExpired:
+            raise BadCookie(
+                "Flask cookie: older than PERMANENT_SESSION_LIFETIME"
+            ) from None
+        except BadSignature:
+            raise BadCookie("Flask cookie: bad signature") from None
         compressed = payload.startswith(b".")
         raw = b64decode(payload[compressed:].decode("ascii"))
         if compressed:

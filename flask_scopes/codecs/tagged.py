@@ -221,3 +221,31 @@ def loads(raw: bytes, tagged: bool) -> tuple[int, int, dict[str, t.Any]]:
     if type(created) is not int or type(touched) is not int or type(data) is not dict:
         raise BadCookie("the payload has fields of the wrong types")
     return created, touched, data
+
+
+def tag(value: t.Any, path: str = "value") -> t.Any:
+    """``value`` made JSON-ready, with the tags :func:`dumps` writes for the
+    types JSON can't carry.
+
+    .. versionadded:: 0.2
+
+    :param value: What to tag.
+    :param path: Names the value in the error.
+    :raises SessionValueError: A value of a type no tag carries.
+    """
+    return _tag(value, path)
+
+
+def untag(value: t.Any) -> t.Any:
+    """The inverse of :func:`tag`, over a value already decoded from JSON.
+
+    .. versionadded:: 0.2
+
+    :raises ValueError: A malformed tag.
+    """
+    kind = type(value)
+    if kind is list:
+        return [untag(item) for item in value]
+    if kind is dict:
+        return _untag({key: untag(item) for key, item in value.items()})
+    return value

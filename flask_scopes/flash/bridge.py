@@ -30,7 +30,7 @@ class FlashesBridge:
     def __init__(self, scope: FlashScope) -> None:
         self.scope = scope
 
-    def get(self) -> list[tuple[str, str]] | None:
+    def get(self) -> list[tuple[str, t.Any]] | None:
         """``session.get("_flashes")``: a copy of the outgoing messages, or
         ``None`` when there are none."""
         return list(self.scope.outgoing.messages) or None
@@ -57,7 +57,7 @@ class FlashesBridge:
             return True
         return not scope.taken and bool(scope.messages())
 
-    def take(self) -> list[tuple[str, str]]:
+    def take(self) -> list[tuple[str, t.Any]]:
         """``session.pop("_flashes")``: everything not yet taken, as Flask's
         ``get_flashed_messages`` expects. Messages flashed in this request
         are then shown in it, and no longer go out."""

@@ -6,15 +6,20 @@ A value reads ``1.<body>``, or ``1.<body>.<signature>`` when
 padding) of compact UTF-8 JSON: a list of *batches*, oldest first. A batch
 is what one request flashed for the next::
 
-    [created, [[category, text], ...], {field: [value, ...]}, {field: [error, ...]}]
+    [created, [[category, value], ...], {field: [value, ...]}, {field: [error, ...]}]
 
 ``created`` is the Unix time it was flashed; the form values and field
-errors are left out when empty. The JSON holds nothing but lists, objects,
-strings and integers: no tags, no pickles, nothing that could rebuild an
-object or mark HTML as safe. Every message comes back as plain text, so
-templates escape it. Only a signed cookie can say a message was
-:class:`~markupsafe.Markup` (``[category, text, 1]``): an unsigned one
+errors are left out when empty. A message's value is text, or any plain
+JSON value within the bounds of :mod:`flask_scopes.flash.values`. In an
+unsigned cookie the JSON is read as it is: no tags, no pickles, nothing
+that could rebuild an object or mark HTML as safe, so templates escape
+every message. Only a signed cookie can say a message was
+:class:`~markupsafe.Markup` (``[category, text, 1]``) or carry the
+session's tagged types (``[category, tagged value, 2]``); an unsigned one
 carries markup as text, which renders escaped.
+
+.. versionchanged:: 0.2
+    Messages may be values other than text.
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ from ..codecs.signing import KeyRing
 from ..codecs.tagged import json_dumps
 from ..errors import ConfigurationError
 from ..errors import FlashValueError
+from .values import copy_value
+from .values import from_tree
+from .values import to_tree
+from .values import ValueRefused
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..settings import Settings
@@ -44,7 +53,13 @@ _BODY = re.compile(r"[A-Za-z0-9_-]*\Z")
 # Lone surrogates can't be encoded as UTF-8: a message holding one would
 # fail when the page is written.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_decode_json = json.JSONDecoder(strict=True).decode
+
+
+def _no_constant(name: str) -> t.NoReturn:
+    raise ValueError(f"{name} is not allowed")
+
+
+_decode_json = json.JSONDecoder(strict=True, parse_constant=_no_constant).decode
 
 
 @dataclass
@@ -54,8 +69,9 @@ class Batch:
     #: When it was flashed (Unix time). ``SCOPES_FLASH_MAX_AGE`` counts
     #: from here.
     created: int
-    #: ``(category, message)`` pairs, in the order they were flashed.
-    messages: list[tuple[str, str]] = field(default_factory=list)
+    #: ``(category, message)`` pairs, in the order they were flashed. A
+    #: message is a str, or another value the flash carries.
+    messages: list[tuple[str, t.Any]] = field(default_factory=list)
     #: Form values to refill, by field name.
     form: dict[str, list[str]] = field(default_factory=dict)
     #: Error messages, by field name.
@@ -162,6 +178,20 @@ class FlashCodec:
             message = Markup(html())
         return self.check_text(message, "flash message")
 
+    def check_value(self, message: t.Any) -> t.Any:
+        """Return ``message`` as the value to carry: text as
+        :meth:`check_message` keeps it, or a copy of any other value the
+        flash carries (plain JSON; with :data:`SCOPES_FLASH_SIGNED`, the
+        session's tagged types too), as it will be read back.
+
+        .. versionadded:: 0.2
+
+        :raises FlashValueError: A value the cookie can't carry.
+        """
+        if isinstance(message, str) or hasattr(message, "__html__"):
+            return self.check_message(message)
+        return copy_value(message, self.signed)
+
     def check_text(self, text: t.Any, what: str) -> str:
         """Return ``text`` if it is a str UTF-8 can encode.
 
@@ -196,6 +226,28 @@ class FlashCodec:
 
         :raises ConfigurationError: The flash must be signed and can't be.
         """
+        text = f"1.{b64encode(self.encode_body(batches))}"
+        return self.sign(text)
+
+    def sign(self, text: str) -> str:
+        """``text`` as the cookie carries it: signed when the flash is.
+
+        .. versionadded:: 0.2
+
+        :raises ConfigurationError: The flash must be signed and can't be.
+        """
+        if self.signed:
+            self.require_keys()
+            assert self.keys is not None
+            return self.keys.sign(text)
+        return text
+
+    def encode_body(self, batches: t.Sequence[Batch]) -> bytes:
+        """The JSON of ``batches``, as UTF-8: what the cookie carries in
+        base64, and what a flash that overflowed to the store is kept as.
+
+        .. versionadded:: 0.2
+        """
         body: list[list[t.Any]] = []
         for batch in batches:
             item: list[t.Any] = [
@@ -207,18 +259,16 @@ class FlashCodec:
             if batch.errors:
                 item.append(batch.errors)
             body.append(item)
-        text = json_dumps(body)
-        value = f"1.{b64encode(text.encode('utf-8'))}"
-        if self.signed:
-            self.require_keys()
-            assert self.keys is not None
-            value = self.keys.sign(value)
-        return value
+        return json_dumps(body).encode("utf-8")
 
-    def _entry(self, category: str, message: str) -> list[t.Any]:
-        if self.signed and isinstance(message, Markup):
-            return [category, str(message), 1]
-        return [category, str(message)]
+    def _entry(self, category: str, message: t.Any) -> list[t.Any]:
+        if isinstance(message, str):
+            if self.signed and isinstance(message, Markup):
+                return [category, str(message), 1]
+            return [category, str(message)]
+        if self.signed:
+            return [category, to_tree(message, True), 2]
+        return [category, to_tree(message, False)]
 
     # -- reading -------------------------------------------------------------
 
@@ -230,12 +280,7 @@ class FlashCodec:
 
         :raises BadCookie: Why the value was refused.
         """
-        if len(value) > self.max_length:
-            raise BadCookie(f"{len(value)} characters, over {self.max_length}")
-        if self.signed:
-            if self.keys is None:
-                raise BadCookie("signed, but there is no SECRET_KEY to verify it")
-            value = self.keys.unsign(value)[0].decode("ascii")
+        value = self.unsign(value)
         header, sep, body = value.partition(".")
         if header != "1" or not sep:
             raise BadCookie("not in the flash cookie's format")
@@ -245,8 +290,38 @@ class FlashCodec:
             raw = binascii.a2b_base64(
                 body.encode("ascii").translate(FROM_URLSAFE) + b"=="
             )
+        except binascii.Error as e:
+            raise BadCookie(f"bad encoding: {e}") from None
+        return self.decode_body(raw)
+
+    def unsign(self, value: str) -> str:
+        """Check a cookie value's length, and its signature when the flash
+        is signed, before anything else is read.
+
+        .. versionadded:: 0.2
+
+        :returns: The value without its signature.
+        :raises BadCookie: Why the value was refused.
+        """
+        if len(value) > self.max_length:
+            raise BadCookie(f"{len(value)} characters, over {self.max_length}")
+        if self.signed:
+            if self.keys is None:
+                raise BadCookie("signed, but there is no SECRET_KEY to verify it")
+            value = self.keys.unsign(value)[0].decode("ascii")
+        return value
+
+    def decode_body(self, raw: bytes) -> list[Batch]:
+        """The inverse of :meth:`encode_body`, within every limit of this
+        class. The caller bounds the length of ``raw``.
+
+        .. versionadded:: 0.2
+
+        :raises BadCookie: Why the body was refused.
+        """
+        try:
             data = _decode_json(raw.decode("utf-8"))
-        except (binascii.Error, UnicodeDecodeError) as e:
+        except UnicodeDecodeError as e:
             raise BadCookie(f"bad encoding: {e}") from None
         except (ValueError, RecursionError) as e:
             raise BadCookie(f"bad JSON: {e}") from None
@@ -279,19 +354,32 @@ class FlashCodec:
             batches.append(batch)
         return batches
 
-    def _message(self, entry: t.Any) -> tuple[str, str]:
+    def _message(self, entry: t.Any) -> tuple[str, t.Any]:
         if type(entry) is not list or not (
-            len(entry) == 2 or (self.signed and len(entry) == 3 and entry[2] == 1)
+            len(entry) == 2
+            or (
+                self.signed
+                and len(entry) == 3
+                and type(entry[2]) is int
+                and entry[2] in (1, 2)
+            )
         ):
-            raise BadCookie("a message is not [category, text]")
-        category, text = entry[0], entry[1]
+            raise BadCookie("a message is not [category, value]")
+        category, value = entry[0], entry[1]
         if type(category) is not str or not self.category_pattern.match(category):
             raise BadCookie("a message has a bad category")
-        if type(text) is not str or _SURROGATE.search(text):
-            raise BadCookie("a message's text is not valid text")
-        if len(entry) == 3:
-            return category, Markup(text)
-        return category, text
+        kind = entry[2] if len(entry) == 3 else 0
+        if type(value) is str and kind != 2:
+            if _SURROGATE.search(value):
+                raise BadCookie("a message's text is not valid text")
+            return category, Markup(value) if kind == 1 else value
+        if kind == 1:
+            raise BadCookie("a Markup message that is not text")
+        try:
+            # Tags are read only from a signed cookie (kind 2 needs one).
+            return category, from_tree(value, kind == 2)
+        except ValueRefused as e:
+            raise BadCookie(f"a message's value is refused: {e}") from None
 
     def _fields(self, data: t.Any, max_length: int | None) -> dict[str, list[str]]:
         if type(data) is not dict or len(data) > self.max_fields:
@@ -319,7 +407,8 @@ def largest_parts(batches: t.Iterable[Batch], count: int = 3) -> list[tuple[str,
     sizes: dict[str, int] = {}
 
     def size(value: t.Any) -> int:
-        return len(json.dumps(value, ensure_ascii=False).encode("utf-8", "replace"))
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return len(text.encode("utf-8", "replace"))
 
     for batch in batches:
         for category, message in batch.messages:

@@ -1,9 +1,9 @@
 """Finding the flash scope of a request, and saving it into the response.
 
-The session interface records the app's resolved configuration in the
-request's environ when it opens the session (:data:`RUNTIME_KEY`); the
-flash scope is created from it on first use and kept beside it
-(:data:`ENVIRON_KEY`). Nothing here knows the interface.
+The flash scope is created on first use in a request, from the app's
+resolved configuration, which the app's session interface gives
+(:class:`RuntimeSource`), and kept in the request's environ
+(:data:`ENVIRON_KEY`). Nothing here imports the interface.
 """
 
 from __future__ import annotations
@@ -25,9 +25,14 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 #: Where a request keeps its flash scope.
 ENVIRON_KEY = "flask_scopes.flash"
-#: Where the session interface records the app's resolved configuration
-#: for the request.
-RUNTIME_KEY = "flask_scopes.runtime"
+
+
+@t.runtime_checkable
+class RuntimeSource(t.Protocol):
+    """A session interface that resolves an app's configuration for the
+    flash scope, as :class:`~flask_scopes.ScopesSessionInterface` does."""
+
+    def runtime(self, app: t.Any) -> t.Any: ...
 
 
 class _ScopedRuntime(t.Protocol):
@@ -64,11 +69,13 @@ def current_scope() -> FlashScope:
     scope = environ.get(ENVIRON_KEY)
     if isinstance(scope, FlashScope):
         return scope
-    runtime = environ.get(RUNTIME_KEY)
-    if runtime is None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    source = app.session_interface
+    runtime = source.runtime(app) if isinstance(source, RuntimeSource) else None
+    if runtime is None or getattr(runtime, "flash_codec", None) is None:
         raise ScopesError(
-            f"The app {current_app.name!r} is not set up with flask-scopes, so"
-            " it has no flash scope: call Scopes().init_app(app)."
+            f"The app {app.name!r} is not set up with flask-scopes, so it has"
+            " no flash scope: call Scopes().init_app(app)."
         )
     return scope_for(request, runtime)
 

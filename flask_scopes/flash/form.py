@@ -15,6 +15,14 @@ if t.TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger("flask_scopes")
 
 
+def _carriable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def pick_fields(
     form: t.Any,
     only: t.Iterable[str],
@@ -26,9 +34,14 @@ def pick_fields(
     """Copy the fields of ``form`` named in ``only`` into ``target``.
 
     Left out, each with a debug log line: fields whose names match
-    ``sensitive``, values that are not text (uploaded files), values longer
-    than the codec's ``max_value_length``, and fields past ``budget``
-    characters in all.
+    ``sensitive``, values that are not text (uploaded files), fields with a
+    value that is not valid text (a lone surrogate, from a JSON body),
+    values longer than the codec's ``max_value_length``, and fields past
+    ``budget`` characters in all. Client input never raises.
+
+    .. versionchanged:: 0.2
+        A value with a lone surrogate leaves its field out instead of
+        raising :exc:`~flask_scopes.FlashValueError`.
 
     :param form: A ``MultiDict`` such as ``request.form``, or a mapping.
     :param only: The names of the fields to carry.
@@ -54,6 +67,11 @@ def pick_fields(
         else:
             values = []
         values = [v for v in values if isinstance(v, str)]
+        if not all(map(_carriable, values)):
+            # A lone surrogate (from a JSON body) can't be encoded: the
+            # field is left out, not an error.
+            logger.debug("Not carrying the form field %r: not valid text", name)
+            continue
         if not values:
             continue
         size = sum(len(v) for v in values)

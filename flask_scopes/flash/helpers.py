@@ -54,6 +54,15 @@ class MessageList:
     iterating gives each one, and it equals a str equal to its text or a
     list of the same messages. ``x in messages`` is true when one of the
     messages contains ``x``.
+
+    A message that is not text (a dict, a list, a number, a date...) is
+    given as it is by iterating and indexing, so a template can use its
+    parts (``{% for m in flash.info %}{{ m.count }}{% endfor %}``). Rendered
+    or turned into a str, it counts as its ``str()``, escaped. ``x in
+    messages`` is true for such a message when it equals ``x``.
+
+    .. versionchanged:: 0.2
+        Messages may be values other than text.
     """
 
     __slots__ = ()
@@ -61,11 +70,11 @@ class MessageList:
     #: What joins several messages when they render as one text.
     separator = " "
 
-    def _messages(self) -> list[str]:
+    def _messages(self) -> list[t.Any]:
         raise NotImplementedError
 
     def __str__(self) -> str:
-        return self.separator.join(self._messages())
+        return self.separator.join(map(str, self._messages()))
 
     def __html__(self) -> Markup:
         return Markup(escape(self.separator)).join(self._messages())
@@ -76,14 +85,20 @@ class MessageList:
     def __len__(self) -> int:
         return len(self._messages())
 
-    def __iter__(self) -> t.Iterator[str]:
+    def __iter__(self) -> t.Iterator[t.Any]:
         return iter(self._messages())
 
-    def __getitem__(self, index: int) -> str:
+    def __getitem__(self, index: int) -> t.Any:
         return self._messages()[index]
 
-    def __contains__(self, text: object) -> bool:
-        return isinstance(text, str) and any(text in m for m in self._messages())
+    def __contains__(self, value: object) -> bool:
+        for message in self._messages():
+            if isinstance(message, str):
+                if isinstance(value, str) and value in message:
+                    return True
+            elif message == value:
+                return True
+        return False
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, MessageList):
@@ -135,7 +150,7 @@ class Category(MessageList):
         """Flash ``message`` in this category."""
         _add(self._scope, message, self.name, self._now)
 
-    def _messages(self) -> list[str]:
+    def _messages(self) -> list[t.Any]:
         return self._scope.category(self.name)
 
     def __repr__(self) -> str:
@@ -298,9 +313,15 @@ class Flash:
         """Flash ``message`` in ``category``. ``"message"`` is the category
         Flask's own ``flash()`` uses.
 
+        .. versionchanged:: 0.2
+            ``message`` may be a value other than text.
+
         :param message: A str; ``Markup`` renders as HTML in this request,
             and after a redirect only when the flash is signed (otherwise it
-            travels as text, and renders escaped).
+            travels as text, and renders escaped). Or any plain JSON value
+            (dict, list, number, bool, ``None``), and with
+            :data:`SCOPES_FLASH_SIGNED` the session's tagged types too
+            (datetime, tuple, bytes, UUID).
         :param category: 1 to 40 letters, digits, ``_``, ``-`` or ``.``.
         :raises FlashValueError: A message or category the cookie can't
             carry, or more than 64 messages.
@@ -355,7 +376,7 @@ class Flash:
     def __contains__(self, category: object) -> bool:
         return any(c == category for c, _ in current_scope().messages())
 
-    def __iter__(self) -> t.Iterator[tuple[str, str]]:
+    def __iter__(self) -> t.Iterator[tuple[str, t.Any]]:
         return iter(current_scope().messages())
 
     def __len__(self) -> int:

@@ -23,12 +23,19 @@ from .codec import Batch
 from .codec import FlashCodec
 from .codec import largest_parts
 from .form import pick_fields
+from .outgoing import fit
+from .outgoing import KEPT
+from .outgoing import merge
+from .outgoing import NEW
+from .outgoing import OnlyNewLeft
+from .outgoing import UNREAD
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Request
     from flask.wrappers import Response
 
     from ..settings import Settings
+    from .overflow import FlashOverflow
 
 logger = logging.getLogger("flask_scopes")
 
@@ -43,6 +50,10 @@ class FlashRuntime(t.Protocol):
     clock: t.Callable[[], float]
     flash_codec: FlashCodec
     flash_cookie: CookiePolicy
+    #: Where a flash too large for its cookie goes, or ``None``.
+    #:
+    #: .. versionadded:: 0.2
+    flash_overflow: FlashOverflow | None
 
 
 class FlashScope:
@@ -110,7 +121,7 @@ class FlashScope:
         #: Set once the response's cookie was decided: later writes would
         #: be lost, so they raise.
         self.saved = False
-        self.now: list[tuple[str, str]] = []
+        self.now: list[tuple[str, t.Any]] = []
         self.now_form: _Fields = {}
         self.now_errors: _Fields = {}
         self.outgoing = Batch(0)
@@ -142,7 +153,13 @@ class FlashScope:
             if len(set(values)) > 1:
                 # One may be an attacker's, set for a parent domain.
                 raise BadCookie(f"{len(values)} different cookies of that name")
-            batches = self.codec.decode(values[0])
+            overflow = getattr(self.runtime, "flash_overflow", None)
+            if overflow is not None and overflow.is_reference(values[0]):
+                # Read once: the response rewrites or deletes the cookie.
+                self.stale = True
+                batches = overflow.load(values[0])
+            else:
+                batches = self.codec.decode(values[0])
             now = int(self.runtime.clock())
             live = []
             for batch in batches:
@@ -177,13 +194,13 @@ class FlashScope:
 
     # -- reading -------------------------------------------------------------
 
-    def messages(self) -> list[tuple[str, str]]:
+    def messages(self) -> list[tuple[str, t.Any]]:
         """Every ``(category, message)`` pair to show in this request: the
         incoming ones, then those flashed for now."""
         self.read = True
         return [m for batch in self.incoming for m in batch.messages] + self.now
 
-    def category(self, name: str) -> list[str]:
+    def category(self, name: str) -> list[t.Any]:
         """The messages of one category to show in this request."""
         return [message for category, message in self.messages() if category == name]
 
@@ -213,7 +230,7 @@ class FlashScope:
                 f"Flashed messages are (category, message) pairs, not {pair!r}.", pair
             )
         category, message = pair
-        return self.codec.check_category(category), self.codec.check_message(message)
+        return self.codec.check_category(category), self.codec.check_value(message)
 
     def _writable(self) -> None:
         if self.saved:
@@ -282,6 +299,7 @@ class FlashScope:
 
         Left out, each with a debug log line: fields whose names match
         :attr:`sensitive_field`, values that are not text (uploaded files),
+        fields with a value that is not valid text (a lone surrogate),
         values longer than :attr:`FlashCodec.max_value_length`, and fields
         past :attr:`max_form_size` characters in all.
 
@@ -341,8 +359,15 @@ class FlashScope:
     def save(self, response: Response) -> None:
         """Write, delete or leave alone the flash cookie for ``response``.
 
-        :raises FlashTooLarge: What goes out is over the size limit even
-            without the unread messages carried along. No cookie is set.
+        What came in with the request gives way when what goes out does not
+        fit: unread messages first, then kept ones, oldest first, each with
+        a log line.
+
+        :raises FlashTooLarge: The messages flashed in this request alone
+            are over the size limit. No cookie is set.
+
+        .. versionchanged:: 0.2
+            Kept messages that no longer fit are dropped, not an error.
         """
         self.saved = True
         if self.unsaveable:
@@ -363,12 +388,13 @@ class FlashScope:
                 )
         if self.outgoing:
             self.outgoing.created = now
-            carried.append((self.outgoing, False))
-        self._write(response, _merge(carried), now)
+            carried.append((self.outgoing, NEW))
+        self._write(response, merge(carried), now)
 
-    def _carry(self, consumes: bool, now: int) -> list[tuple[Batch, bool]]:
-        """The incoming batches that go out again, each with whether it may
-        be dropped to make room (it was not kept)."""
+    def _carry(self, consumes: bool, now: int) -> list[tuple[Batch, int]]:
+        """The incoming batches that go out again, each with its rank: kept
+        batches (:data:`KEPT`) give way to new messages only after unkept
+        ones (:data:`UNREAD`)."""
         out = []
         for batch in self.incoming:
             messages = []
@@ -388,62 +414,33 @@ class FlashScope:
                 form, errors = {}, {}
             carried = Batch(now if kept else batch.created, messages, form, errors)
             if carried:
-                out.append((carried, not kept))
+                out.append((carried, KEPT if kept else UNREAD))
         return out
 
     def _write(
-        self, response: Response, batches: list[tuple[Batch, bool]], now: int
+        self, response: Response, batches: list[tuple[Batch, int]], now: int
     ) -> None:
         policy = self.runtime.flash_cookie
-        codec = self.codec
-        if not batches:
+        header = None
+        if batches:
+            try:
+                max_age = self.runtime.settings.flash_max_age
+                overflow = getattr(self.runtime, "flash_overflow", None)
+                header = fit(batches, self.codec, policy, max_age, now, overflow)
+            except OnlyNewLeft as e:
+                # The messages flashed in this request alone don't fit: the
+                # app's own doing.
+                self.unsaveable = True
+                self._room(e.count)
+                raise FlashTooLarge(
+                    policy.size(e.header),
+                    policy.max_size,
+                    largest_parts(batch for batch, _ in batches),
+                ) from None
+        if header is None:
             if self.had_cookie:
                 policy.delete(response)
                 vary_cookie(response)
             return
-        max_age = self.runtime.settings.flash_max_age
-        while True:
-            count = sum(len(batch.messages) for batch, _ in batches)
-            header = ""
-            if len(batches) <= codec.max_batches and count <= codec.max_messages:
-                value = codec.encode([batch for batch, _ in batches])
-                expires = max(batch.created for batch, _ in batches) + max_age
-                header = policy.header(value, expires, now)
-                if policy.fits(header):
-                    break
-            droppable = [i for i, (_, drop) in enumerate(batches) if drop]
-            if not droppable:
-                # Only kept and new messages are left, and they don't fit.
-                self.unsaveable = True
-                self._room(count)
-                raise FlashTooLarge(
-                    policy.size(header),
-                    policy.max_size,
-                    largest_parts(batch for batch, _ in batches),
-                )
-            # Unread messages give way to new ones, oldest first.
-            logger.debug("Dropped an unread flash to make room for a new one")
-            del batches[droppable[0]]
         policy.set(response, header)
         vary_cookie(response)
-
-
-def _merge(batches: list[tuple[Batch, bool]]) -> list[tuple[Batch, bool]]:
-    """Join neighbouring batches of the same time that can't be dropped."""
-    out: list[tuple[Batch, bool]] = []
-    for batch, drop in batches:
-        if out and not drop and not out[-1][1] and out[-1][0].created == batch.created:
-            last = out[-1][0]
-            errors = dict(last.errors)
-            for name, messages in batch.errors.items():
-                errors[name] = errors.get(name, []) + messages
-            merged = Batch(
-                last.created,
-                last.messages + batch.messages,
-                {**last.form, **batch.form},
-                errors,
-            )
-            out[-1] = (merged, False)
-        else:
-            out.append((batch, drop))
-    return out

@@ -11,6 +11,7 @@ from ..codecs.encoding import BadCookie
 from ..codecs.encoding import PayloadTooLarge
 from ..cookies import one_value
 from ..cookies import vary_cookie
+from .entries import binding
 from .loading import loading
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -21,6 +22,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..codecs.signed import SessionCodec
     from ..cookies import CookiePolicy
     from ..settings import Settings
+    from .devices import Devices
     from .mapping import ScopesSession
     from .revocation import Revocations
     from .timing import CheckTimes
@@ -47,6 +49,11 @@ class CookieSessions:
         session is written again.
     :param max_inflated: The most bytes a session may serialise to.
     """
+
+    #: Keeps each user's index of sessions, or ``None``.
+    #:
+    #: .. versionadded:: 0.2
+    devices: Devices | None = None
 
     def __init__(
         self,
@@ -118,16 +125,34 @@ class CookieSessions:
 
     # -- saving --------------------------------------------------------------
 
+    def _device(self, session: ScopesSession, now: int) -> str | None:
+        """The user ref, when the user's index must hear of the session
+        written now."""
+        if self.devices is None or self.revocations is None:
+            return None
+        try:
+            bound = binding(session)
+        except BadCookie:
+            return None
+        if bound is None:
+            return None
+        renew = session.created is None
+        if not self.devices.due(session, now, self.revocations.window, renew):
+            return None
+        return self.revocations.refs.ref(bound[0])
+
     def save(
         self,
         session: ScopesSession,
         response: Response,
-        should_set: t.Callable[[ScopesSession], bool],
+        app: t.Any,
+        should_set: t.Callable[[t.Any, ScopesSession], bool],
         too_large: TooLarge,
     ) -> None:
         """Write, refresh or delete the session cookie as the request left
         the session.
 
+        :param app: The app, for ``should_set``.
         :param should_set: Whether a session with data must be written.
         :param too_large: Called when the cookie would be over a limit.
         """
@@ -141,11 +166,12 @@ class CookieSessions:
                 policy.delete(response)
                 vary_cookie(response)
             return
-        if not should_set(session):
+        if not should_set(app, session):
             return
         settings = self.settings
         now = int(self.clock())
         created = now if session.created is None else session.created
+        device = self._device(session, now)
         try:
             value = self.codec.encode(created, now, session)
         except PayloadTooLarge as e:
@@ -162,6 +188,10 @@ class CookieSessions:
             return
         policy.set(response, header)
         vary_cookie(response)
+        if device is not None:
+            assert self.devices is not None and self.revocations is not None
+            window = self.revocations.window
+            self.devices.record(session, device, None, created, window, window)
         session.created = created
         session.touched = now
         session.reissue = False

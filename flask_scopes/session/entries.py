@@ -5,13 +5,17 @@ user.
 An entry is JSON: ``[format, created, touched, data]``, where ``format`` is
 1 for plain JSON and 2 when values carry Flask-style tags. The cookie is
 ``<id>.<signature>``, or ``<id>.<user ref>.<signature>`` for a session bound
-to a user, where the user ref is a hash of the user id that names the
+to a user, where the user ref is a keyed hash of the user id (HMAC under
+a key derived from the secret key for this purpose alone) that names the
 user's revocation marker, so that both are read in one round trip.
+Without the secret key, neither the user id nor the link between two
+devices of one user can be recovered from cookies.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 import typing as t
@@ -41,11 +45,46 @@ def is_valid_id(value: object) -> bool:
     return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
-def user_ref(user_id: str) -> str:
-    """The short hash of a user id that names the user's revocation marker.
-    Not secret: it keeps the id itself out of cookies and keys."""
-    digest = hashlib.sha256(b"flask-scopes.user\0" + user_id.encode("utf-8"))
-    return b64encode(digest.digest()[:16])
+#: The purpose the user ref's key is derived for, from each secret key.
+USER_REF_PURPOSE = b"flask-scopes.user-ref"
+
+
+class UserRefs:
+    """Names a user in cookies and store keys without giving the user id
+    away: a keyed hash (HMAC-SHA256 under a key derived from the secret
+    key, with a purpose of its own), 128 bits in 22 characters.
+
+    .. versionadded:: 0.2
+        Earlier versions used an unkeyed hash, which could be reversed for
+        numeric ids and e-mail addresses. Id cookies carrying such a ref are
+        refused: their users sign in again.
+
+    :param keys: The current secret key, then the fallbacks. A ref made
+        under a fallback key is still recognised.
+    """
+
+    def __init__(self, keys: t.Sequence[bytes]) -> None:
+        self._keys = [
+            hmac.new(key, USER_REF_PURPOSE, hashlib.sha256).digest()
+            for key in (keys or (b"",))
+        ]
+
+    def ref(self, user_id: str, index: int = 0) -> str:
+        """The user's ref under the current key, or the key at ``index``."""
+        mac = hmac.new(self._keys[index], user_id.encode("utf-8"), hashlib.sha256)
+        return b64encode(mac.digest()[:16])
+
+    def all(self, user_id: str) -> list[str]:
+        """The user's ref under every key, the current one first."""
+        return [self.ref(user_id, i) for i in range(len(self._keys))]
+
+    def matches(self, user_id: str, ref: str) -> bool:
+        """Whether ``ref`` names the user under any of the keys, compared in
+        constant time."""
+        found = False
+        for candidate in self.all(user_id):
+            found |= hmac.compare_digest(candidate, ref)
+        return found
 
 
 def entry_name(sid: str, uref: str | None) -> str:
@@ -58,6 +97,17 @@ def entry_name(sid: str, uref: str | None) -> str:
 def marker_name(uref: str) -> str:
     """The store name of a user's revocation marker."""
     return f"u:{{{uref}}}"
+
+
+def migration_name(cookie: str) -> str:
+    """The store name of the record that a cookie session was migrated to
+    the store: a hash of the whole cookie value, so that replaying it finds
+    the record.
+
+    .. versionadded:: 0.2
+    """
+    digest = hashlib.sha256(cookie.encode("utf-8", "surrogateescape")).digest()
+    return f"m:{b64encode(digest)}"
 
 
 def encode_entry(created: int, touched: int, data: t.Mapping[str, t.Any]) -> bytes:

@@ -37,6 +37,9 @@ def loading(session: ScopesSession, what: str) -> t.Iterator[None]:
         # The client gets a bare 503: the log says which store and why.
         logger.error("%s", e, exc_info=e.original)
         session.unsaveable = True
+        # Kept, so that if the error is raised where Flask turns it into a
+        # 500 (an after_request function), saving turns that into this 503.
+        session.store_error = e
         raise
     except SessionEnded as e:
         logger.debug("The %s's session has ended: %s", what, e)

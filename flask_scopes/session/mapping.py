@@ -15,7 +15,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger("flask_scopes")
 
 _T = t.TypeVar("_T")
-_MISSING: t.Any = object()
+MISSING: t.Any = object()
 
 #: The key Flask's ``flash()`` and ``get_flashed_messages()`` use. The
 #: session never stores it: it is a view of the flash scope. Reading it
@@ -29,23 +29,16 @@ USER_KEY = "_scopes_user"
 #: The longest user id :meth:`ScopesSession.bind_user` accepts, in characters.
 MAX_USER_ID_LENGTH = 256
 
-#: The message of Flask's null session, kept word for word so that code and
-#: tests written against Flask keep matching it.
-NO_SECRET_KEY = (
-    "The session is unavailable because no secret key was set.  Set the"
-    " secret_key on the application to something unique and secret."
-)
-
 
 class FlashBridge(t.Protocol):
     """What ``session["_flashes"]`` reads and writes: the request's flash
     scope, as the session interface hands it to the session
     (:class:`flask_scopes.flash.FlashesBridge`)."""
 
-    def get(self) -> list[tuple[str, str]] | None: ...
+    def get(self) -> list[tuple[str, t.Any]] | None: ...
     def set(self, value: t.Any) -> None: ...
     def pending(self) -> bool: ...
-    def take(self) -> list[tuple[str, str]]: ...
+    def take(self) -> list[tuple[str, t.Any]]: ...
     def delete(self) -> None: ...
     def adopt(self, pairs: t.Any) -> None: ...
 
@@ -82,20 +75,24 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     #: Whether the cookie was genuine but its session had ended (expired,
     #: timed out, signed out elsewhere, revoked): the response deletes it.
     ended = False
-    #: Set by :meth:`regenerate`.
+    #: Set by :meth:`regenerate` and :meth:`clear`: what is saved next gets
+    #: a new identity.
     regenerated = False
     #: Set when saving failed (the session was too large), so that Flask's
     #: error response does not try again and leaves the client's previous
     #: cookie alone.
     unsaveable = False
+    #: The store outage that stopped the session from loading, if any.
+    #:
+    #: .. versionadded:: 0.2
+    store_error: Exception | None = None
     #: What the interface resolved for the app when it opened the session.
+    #: Its ``flash_bridge(request, runtime)`` gives the bridge to the
+    #: request's flash scope (:class:`FlashBridge`).
     runtime: t.Any = None
     #: The request the session was opened for, whose flash scope
     #: ``_flashes`` stands for.
     request: Request | None = None
-    #: Gives the bridge to the request's flash scope, from the request and
-    #: :attr:`runtime`; set by the session interface.
-    flash_bridge: t.Callable[[Request, t.Any], FlashBridge] | None = None
     #: With a server-side store, the id of the stored session this request
     #: loaded or saved, else ``None``. A new id is only ever made by
     #: flask-scopes, never taken from a request.
@@ -164,13 +161,14 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
 
     def _flash(self) -> FlashBridge:
         """The flash scope ``_flashes`` stands for."""
-        make = self.flash_bridge
-        if make is None or self.request is None:
+        runtime = self.runtime
+        if runtime is None or self.request is None:
             raise RuntimeError(
                 "flashed messages belong to a request: this session was not"
                 " opened by flask-scopes' session interface"
             )
-        return make(self.request, self.runtime)
+        bridge: FlashBridge = runtime.flash_bridge(self.request, runtime)
+        return bridge
 
     @property
     def accessed(self) -> bool:
@@ -277,17 +275,17 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         dict.__delitem__(self, key)
         self.modified = True
 
-    def pop(self, key: str, default: t.Any = _MISSING) -> t.Any:
+    def pop(self, key: str, default: t.Any = MISSING) -> t.Any:
         if key == FLASHES_KEY:
             scope = self._flash()
-            if scope.pending() or default is _MISSING:
+            if scope.pending() or default is MISSING:
                 return scope.take()
             return default
         self._load()
         if dict.__contains__(self, key):
             self.modified = True
             return dict.pop(self, key)
-        if default is _MISSING:
+        if default is MISSING:
             raise KeyError(key)
         return default
 
@@ -325,10 +323,16 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     def clear(self) -> None:
         """Discard the whole session. The response deletes its cookie (and
         its store entry), and whatever is written after this begins a new
-        session."""
+        session, with a new identity: with a server-side store, a new id, so
+        that whoever holds the old id has nothing.
+
+        .. versionchanged:: 0.2
+            A write after ``clear()`` gets a new id in store mode.
+        """
         self._load()
         dict.clear(self)
         self.modified = True
+        self.regenerated = True
         self.created = None
 
     @property
@@ -364,7 +368,13 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         It also does what :meth:`regenerate` does: the session gets a new
         identity. The binding is kept under the ``_scopes_user`` key, with
         the user's revocation epoch when a store keeps them (reading it
-        costs one store round trip); :meth:`clear` removes it.
+        costs one store round trip); :meth:`clear` removes it. Where
+        :meth:`Scopes.user_sessions <flask_scopes.Scopes.user_sessions>`
+        works, the session also gets a device reference under
+        ``_scopes_device``.
+
+        .. versionchanged:: 0.2
+            The session is added to the user's index of sessions.
 
         :param user_id: The user's id, a ``str`` or an ``int``.
         :raises TypeError: ``user_id`` has another type.
@@ -383,6 +393,9 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         revocations = getattr(self.runtime, "revocations", None)
         epoch = None if revocations is None else revocations.current(uid)
         self[USER_KEY] = [uid, epoch]
+        devices = getattr(self.runtime, "devices", None)
+        if devices is not None:
+            devices.bind(self)
         self.regenerate()
 
     @property
@@ -392,46 +405,3 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
         if type(value) is list and value and type(value[0]) is str:
             return value[0]
         return None
-
-
-class NullScopesSession(ScopesSession):
-    """The session of an app with no ``SECRET_KEY``: it reads as empty, and
-    every write raises the :exc:`RuntimeError` Flask's null session raises.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(None)
-
-    def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
-        raise RuntimeError(NO_SECRET_KEY)
-
-    clear = popitem = regenerate = bind_user = _fail
-
-    # The flash needs no secret key: ``_flashes`` still reaches it, so that
-    # Flask's flash() works as it does with Flask's own null session.
-
-    def __setitem__(self, key: str, value: t.Any) -> None:
-        if key != FLASHES_KEY:
-            self._fail()
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key: str) -> None:
-        if key != FLASHES_KEY:
-            self._fail()
-        super().__delitem__(key)
-
-    def pop(self, key: str, default: t.Any = _MISSING) -> t.Any:
-        if key != FLASHES_KEY:
-            self._fail()
-        return super().pop(key, default)
-
-    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
-        if key != FLASHES_KEY:
-            self._fail()
-        return super().setdefault(key, default)
-
-    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
-        data = dict(*args, **kwargs)
-        if set(data) - {FLASHES_KEY}:
-            self._fail()
-        super().update(data)

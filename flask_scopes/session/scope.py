@@ -18,6 +18,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..settings import Settings
     from ..stores import SessionStore
     from .cookie_mode import CookieSessions
+    from .devices import Devices
     from .revocation import Revocations
     from .server_mode import ServerSessions
 
@@ -34,6 +35,11 @@ class SessionScope:
         store keeps them.
     :param server: Loads and saves sessions in :attr:`store`, or ``None``.
     """
+
+    #: Keeps each user's index of sessions, or ``None``.
+    #:
+    #: .. versionadded:: 0.2
+    devices: Devices | None = None
 
     def __init__(
         self,

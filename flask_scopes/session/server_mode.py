@@ -19,9 +19,9 @@ from .entries import decode_entry
 from .entries import encode_entry
 from .entries import entry_name
 from .entries import marker_name
+from .entries import migration_name
 from .entries import new_id
 from .entries import NotAnIdCookie
-from .entries import user_ref
 from .loading import loading
 from .mapping import USER_KEY
 from .timing import entry_ttl
@@ -35,7 +35,9 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..settings import Settings
     from ..stores import SessionStore
     from .cookie_mode import CookieSessions
+    from .devices import Devices
     from .entries import SessionIds
+    from .entries import UserRefs
     from .mapping import ScopesSession
     from .revocation import Revocations
     from .timing import CheckTimes
@@ -50,8 +52,10 @@ class ServerSessions:
     read (``GET``, or ``MGET`` with the user's revocation marker); one more
     to write a change (``SET XX``, so that a session deleted meanwhile stays
     deleted) or to delete an emptied session. A new session is one
-    ``SET NX``. Signing in costs more: reading the user's epoch, deleting
-    the old entry, then writing the new one only if that delete found it.
+    ``SET NX``. Signing in costs more: reading the user's epoch, adding the
+    new entry, then deleting the old one; if that delete finds nothing (a
+    concurrent sign-out or sign-in ended it), the new entry is deleted
+    again and the request's changes are dropped.
 
     An entry is written when the session changed, or when a fraction
     (:attr:`~flask_scopes.ScopesSessionInterface.idle_refresh_fraction`) of
@@ -64,6 +68,7 @@ class ServerSessions:
     :param policy: The id cookie's attributes.
     :param store: Where the entries live.
     :param ids: Signs the id cookies.
+    :param refs: Names the user of a bound session in its cookie.
     :param revocations: The users' revocation epochs, or ``None``.
     :param cookies: Reads cookie sessions from before the store was
         configured, to migrate them, or ``None``.
@@ -76,6 +81,10 @@ class ServerSessions:
     #: How many fresh ids to try when one is taken, which never happens
     #: with 256-bit ids unless the store misbehaves.
     id_attempts = 3
+    #: Keeps each user's index of sessions, or ``None``.
+    #:
+    #: .. versionadded:: 0.2
+    devices: Devices | None = None
 
     def __init__(
         self,
@@ -83,6 +92,7 @@ class ServerSessions:
         policy: CookiePolicy,
         store: SessionStore,
         ids: SessionIds,
+        refs: UserRefs,
         revocations: Revocations | None,
         cookies: CookieSessions | None,
         clock: t.Callable[[], float],
@@ -93,6 +103,7 @@ class ServerSessions:
         self.policy = policy
         self.store = store
         self.ids = ids
+        self.refs = refs
         self.revocations = revocations
         self.cookies = cookies
         self.clock = clock
@@ -139,7 +150,11 @@ class ServerSessions:
         if not permanent and now - touched > settings.store_ttl:
             raise SessionEnded("past SCOPES_SESSION_STORE_TTL")
         bound = binding(data)
-        if (None if bound is None else user_ref(bound[0])) != uref:
+        if (bound is None) != (uref is None) or (
+            bound is not None
+            and uref is not None
+            and not self.refs.matches(bound[0], uref)
+        ):
             raise BadCookie("the id cookie and the entry name different users")
         if bound is not None and revocations is not None:
             if revocations.is_revoked(bound[1], marker):
@@ -152,10 +167,28 @@ class ServerSessions:
         session.resend_cookie = index > 0
 
     def _migrate(self, values: list[str], session: ScopesSession) -> None:
-        # A cookie session from before the store was configured: keep it,
-        # under a new id.
+        """Take over a cookie session from before the store was configured,
+        under a new id: only while ``SCOPES_SESSION_MIGRATE_COOKIES`` is on,
+        only under the lifetime rules of a stored session, and only once. A
+        record of the cookie (a hash of its value) is added to the store for
+        as long as the cookie could still be accepted, so a replay of it
+        after it was migrated finds the record and gives an empty session.
+        """
         assert self.cookies is not None
+        settings = self.settings
+        if not settings.migrate_cookies:
+            raise BadCookie("SCOPES_SESSION_MIGRATE_COOKIES is off")
         created, touched, data, _ = self.cookies.decode(values)
+        now = int(self.clock())
+        permanent = bool(data.get("_permanent"))
+        # The same limit a stored session of this kind has.
+        left = entry_ttl(settings, created, touched, permanent) - (now - touched)
+        if left < 0:
+            raise SessionEnded("past the time to live of a stored session")
+        if not self.store.add(migration_name(one_value(values)), b"1", left + 1):
+            # Not "ended": the cookie is left alone, since a concurrent
+            # request that migrated it may have sent the browser its new one.
+            raise BadCookie("this cookie was already migrated to the store")
         session._adopt(data, created, touched, reissue=True)
 
     # -- saving --------------------------------------------------------------
@@ -171,6 +204,8 @@ class ServerSessions:
             if old is not None:
                 self.store.delete(old)
                 session.sid = session.store_entry = None
+                if self.devices is not None:
+                    self.devices.forget_entry(old)
             if session.had_cookie and (
                 old is not None or session.modified or session.ended
             ):
@@ -192,29 +227,37 @@ class ServerSessions:
                 "is reserved for session.bind_user(): bind the user with it"
                 " instead of writing the key.",
             ) from None
-        uref = None if bound is None else user_ref(bound[0])
+        uref = None if bound is None else self.refs.ref(bound[0])
+        ttl = entry_ttl(settings, created, now, permanent)
+        window = entry_window(settings, permanent)
+        devices = self.devices if uref is not None else None
+        renew = session.regenerated or session.sid is None
+        due = devices is not None and devices.due(session, now, window, renew)
         value = encode_entry(created, now, session)
         if len(value) > settings.store_max_size:
             session.unsaveable = True
             raise StoredSessionTooLarge(
                 len(value), settings.store_max_size, largest_keys(session)
             )
-        ttl = entry_ttl(settings, created, now, permanent)
         sid = session.sid
         if old is not None and (
             session.regenerated or sid is None or entry_name(sid, uref) != old
         ):
-            # A new identity: the old entry goes first, and only if it still
-            # exists is the session written again, so that a concurrent
-            # logout stands.
+            # A new identity. The new entry is added first, so that a store
+            # failing half way leaves the old session in place; the old one
+            # is then deleted, and if it was already gone (a concurrent
+            # sign-out or sign-in), the new one goes too, so that the newer
+            # state stands.
+            sid = self._create(value, ttl, uref)
             if not self.store.delete(old):
-                self._ended(session, response)
+                self.store.delete(entry_name(sid, uref))
+                self._ended(session)
                 return
             old = None
-        if old is None:
+        elif old is None:
             sid = self._create(value, ttl, uref)
         elif not self.store.replace(old, value, ttl):
-            self._ended(session, response)
+            self._ended(session)
             return
         assert sid is not None
         # A browser-lifetime cookie whose id did not change is already right;
@@ -224,6 +267,9 @@ class ServerSessions:
             header = policy.header(self.ids.dump(sid, uref), expires, now)
             policy.set(response, header)
             vary_cookie(response)
+        if due:
+            assert devices is not None and uref is not None
+            devices.record(session, uref, sid, created, ttl, window)
         session.resend_cookie = False
         session.sid = sid
         session.store_entry = entry_name(sid, uref)
@@ -240,13 +286,14 @@ class ServerSessions:
             "save", f"{self.store.describe()}, which refused new session ids"
         )
 
-    def _ended(self, session: ScopesSession, response: Response) -> None:
+    def _ended(self, session: ScopesSession) -> None:
+        # The cookie is left alone: a concurrent request that regenerated
+        # the session may already have sent the browser its new cookie,
+        # which deleting ours would wipe out. The old cookie names nothing,
+        # so the next request finds its session ended anyway.
         logger.info(
-            "The session ended (signed out, revoked or expired) while this"
-            " request ran; its changes were not saved."
+            "The session ended (signed out, revoked, regenerated or expired)"
+            " while this request ran; its changes were not saved."
         )
         session.sid = session.store_entry = None
         session.unsaveable = True
-        if session.had_cookie:
-            self.policy.delete(response)
-            vary_cookie(response)

@@ -12,7 +12,7 @@ from ..codecs.encoding import BadCookie
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..settings import Settings
 
-#: The signature of :func:`check_times` once the clock skew is bound, as
+#: The signature of :meth:`TimeRules.check`, as
 #: :meth:`ScopesSessionInterface.check_times
 #: <flask_scopes.ScopesSessionInterface.check_times>` has it.
 CheckTimes = t.Callable[["Settings", int, int, int, bool], None]
@@ -25,34 +25,40 @@ class SessionEnded(BadCookie):
     under keys another server of a rolling deploy already has."""
 
 
-def check_times(
-    settings: Settings,
-    created: int,
-    touched: int,
-    now: int,
-    permanent: bool,
-    max_clock_skew: int,
-) -> None:
-    """Refuse a session whose timestamps say it has ended.
+class TimeRules:
+    """Refuses sessions whose timestamps say they have ended.
 
-    An age equal to a limit passes; one second more fails.
-
-    :param max_clock_skew: How far in the future ``touched`` may be, in
-        seconds.
-    :raises SessionEnded: The session has expired or timed out.
-    :raises BadCookie: The timestamps are malformed or in the future.
+    :param max_clock_skew: How far in the future a session's last write may
+        be, for clock skew between servers, in seconds.
     """
-    if not 0 <= created <= touched:
-        raise BadCookie("timestamps out of order")
-    if touched > now + max_clock_skew:
-        raise BadCookie(f"dated {touched - now} s in the future")
-    if permanent and now - touched > settings.permanent_lifetime:
-        raise SessionEnded("past PERMANENT_SESSION_LIFETIME")
-    if settings.idle_timeout is not None and now - touched > settings.idle_timeout:
-        raise SessionEnded("idle for longer than SCOPES_SESSION_IDLE_TIMEOUT")
-    absolute = settings.absolute_timeout
-    if absolute is not None and now - created > absolute:
-        raise SessionEnded("older than SCOPES_SESSION_ABSOLUTE_TIMEOUT")
+
+    __slots__ = ("max_clock_skew",)
+
+    def __init__(self, max_clock_skew: int) -> None:
+        self.max_clock_skew = max_clock_skew
+
+    def check(
+        self, settings: Settings, created: int, touched: int, now: int, permanent: bool
+    ) -> None:
+        """Refuse a session whose timestamps say it has ended.
+
+        An age equal to a limit passes; one second more fails.
+
+        :raises SessionEnded: The session has expired or timed out.
+        :raises BadCookie: The timestamps are malformed or in the future.
+        """
+        if not 0 <= created <= touched:
+            raise BadCookie("timestamps out of order")
+        if touched > now + self.max_clock_skew:
+            raise BadCookie(f"dated {touched - now} s in the future")
+        if permanent and now - touched > settings.permanent_lifetime:
+            raise SessionEnded("past PERMANENT_SESSION_LIFETIME")
+        idle = settings.idle_timeout
+        if idle is not None and now - touched > idle:
+            raise SessionEnded("idle for longer than SCOPES_SESSION_IDLE_TIMEOUT")
+        absolute = settings.absolute_timeout
+        if absolute is not None and now - created > absolute:
+            raise SessionEnded("older than SCOPES_SESSION_ABSOLUTE_TIMEOUT")
 
 
 def revocation_window(settings: Settings) -> int:

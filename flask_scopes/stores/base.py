@@ -62,8 +62,9 @@ class _RawBytes:
             raise TypeError(f"only bytes are stored, not {type(value).__name__}")
         return value
 
-    def loads(self, value: t.Any, *args: t.Any, **kwargs: t.Any) -> bytes | None:
-        return value if type(value) is bytes else None
+    def loads(self, value: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        # Passed on as it is: the store refuses what is not bytes.
+        return value
 
     def dump(self, value: t.Any, f: t.IO[bytes], *args: t.Any, **kwargs: t.Any) -> None:
         f.write(self.dumps(value))
@@ -227,9 +228,18 @@ class SessionStore:
         """
         return 0
 
-    @staticmethod
-    def _check_bytes(value: t.Any) -> bytes | None:
-        return value if type(value) is bytes else None
+    def _check_bytes(self, value: t.Any) -> bytes | None:
+        # Anything but bytes or a miss is a store that can't be read (a
+        # client decoding replies to str): fail closed, never "missing".
+        if value is None or type(value) is bytes:
+            return value
+        if isinstance(value, bytes):
+            return bytes(value)
+        raise SessionStoreUnavailable(
+            "load",
+            self.describe(),
+            TypeError(f"the store returned {type(value).__name__}, not bytes"),
+        )
 
     @staticmethod
     def _ttl(ttl: int) -> int:

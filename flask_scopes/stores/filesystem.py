@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import struct
 import tempfile
 import typing as t
@@ -45,6 +46,10 @@ class FileSystemSessionStore(SessionStore):
         self._filename: t.Callable[[str], str] = cache._get_filename
         self._mode: int = cache._mode or 0o600
         self._count_file = os.path.basename(self._filename(cache._fs_count_file))
+        # The store's files are named by the cache's hash of the key: a hex
+        # digest of one length. Nothing else in the directory is touched.
+        length = len(os.path.basename(self._filename("x")))
+        self._own_name = re.compile(f"[0-9a-f]{{{length}}}")
 
     @staticmethod
     def _bytes_view(cache: BaseCache) -> BaseCache:
@@ -125,14 +130,37 @@ class FileSystemSessionStore(SessionStore):
                 return False
         return found is not None and self._live(found[0])
 
+    def owns(self, entry: os.DirEntry[str]) -> bool:
+        """Whether a directory entry is one of the store's own files: a
+        regular file named as the store names entries. Subdirectories,
+        links, temporary files, cachelib's count file and files of other
+        names (a ``README``, a backup) are not.
+
+        .. versionadded:: 0.2
+        """
+        name = entry.name
+        if name == self._count_file or self._own_name.fullmatch(name) is None:
+            return False
+        try:
+            return entry.is_file(follow_symlinks=False)
+        except OSError:
+            return False
+
     def purge_expired(self) -> int:
+        """Remove the store's expired files. Only files named as the store
+        names its entries are touched; anything else in the directory,
+        subdirectories included, is skipped.
+
+        .. versionchanged:: 0.2
+            Files of other names and subdirectories are skipped, not
+            deleted or fatal.
+        """
         removed = 0
         now = self.clock()
         with self._guard("purge"):
             entries = list(os.scandir(self.path))
         for entry in entries:
-            name = entry.name
-            if name == self._count_file or name.endswith(self._temp_suffix):
+            if not self.owns(entry):
                 continue
             try:
                 with open(entry.path, "rb") as f:
@@ -143,7 +171,7 @@ class FileSystemSessionStore(SessionStore):
                 if expires != 0 and expires < now:
                     os.remove(entry.path)
                     removed += 1
-            except FileNotFoundError:
+            except (FileNotFoundError, IsADirectoryError):
                 continue
             except OSError as e:
                 raise SessionStoreUnavailable("purge", self.describe(), e) from e

@@ -35,16 +35,14 @@ from collections import OrderedDict
 from ..errors import SessionStoreUnavailable
 from .base import SessionStore
 from .redis_store import RedisSessionStore
-
-#: The channel Redis publishes invalidations on, for ``REDIRECT``.
-CHANNEL = b"__redis__:invalidate"
+from .tracking import apply_invalidation
+from .tracking import keep
+from .tracking import listen
+from .tracking import NearCacheUnsupported as NearCacheUnsupported
+from .tracking import open_tracking
+from .tracking import tracking_pool
 
 _MISSING: t.Any = object()
-
-
-class NearCacheUnsupported(ValueError):
-    """The store can't tell this process when an entry changes, so it can't
-    have a near cache."""
 
 
 class NearCachedStore(SessionStore):
@@ -76,23 +74,9 @@ class NearCachedStore(SessionStore):
     retry_after = 1.0
 
     def __init__(self, store: SessionStore, size: int) -> None:
-        if not isinstance(store, RedisSessionStore):
-            raise NearCacheUnsupported(
-                f"{store.describe()} can't tell other processes when an entry"
-                " changes; a near cache needs Redis."
-            )
-        pool = getattr(store.client, "connection_pool", None)
-        if pool is None or not hasattr(pool, "connection_kwargs"):
-            raise NearCacheUnsupported(
-                f"{store.describe()}: a near cache needs a redis.Redis client on"
-                " a connection pool, not a cluster client."
-            )
-        if pool.connection_kwargs.get("decode_responses"):
-            raise NearCacheUnsupported(
-                f"{store.describe()}: the client decodes responses; sessions"
-                " need bytes."
-            )
-        self.inner = store
+        pool = tracking_pool(store)
+        #: The Redis store read and written through.
+        self.inner: RedisSessionStore = t.cast(RedisSessionStore, store)
         self.size = size
         self.cache = store.cache
         self.clock = store.clock
@@ -337,19 +321,7 @@ class NearCachedStore(SessionStore):
 
     def _apply(self, message: t.Any) -> None:
         self._seq += 1
-        if not isinstance(message, list) or len(message) != 3:
-            return
-        kind, channel, keys = message
-        if kind != b"message" or channel != CHANNEL:
-            return
-        if keys is None:
-            # FLUSHALL, FLUSHDB, or keys evicted from the tracking table
-            # all at once.
-            self._entries.clear()
-            return
-        pop = self._entries.pop
-        for key in keys:
-            pop(key, None)
+        apply_invalidation(self._entries, message)
 
     def _reset(self, count: bool = True) -> None:
         """Drop everything and stop serving until tracking is on again.
@@ -423,55 +395,13 @@ class NearCachedStore(SessionStore):
         ttls: list[t.Any],
         started: float,
     ) -> None:
-        entries = self._entries
-        for key, value, ttl in zip(keys, values, ttls, strict=True):
-            if value is not None and len(value) > self.max_entry_size:
-                continue
-            if not isinstance(ttl, int) or ttl == -1 or ttl == -2:
-                expires = float("inf")
-            elif ttl > 0:
-                expires = started + ttl / 1000
-            else:
-                continue
-            entries[key] = (value, expires)
-            entries.move_to_end(key)
-        while len(entries) > self.size:
-            entries.popitem(last=False)
+        keep(self._entries, self.size, self.max_entry_size, keys, values, ttls, started)
 
     def _connect(self) -> t.Any:
         """Open the invalidation connection, subscribe it, and turn
         tracking on for a new data connection. Called with ``_data_lock``
         held."""
-        pool = self._pool
-        # RESP2 on both, whatever the client speaks: the invalidations come
-        # as plain pub/sub messages on the second connection, and nothing
-        # ever arrives unasked on the first.
-        kwargs = {
-            key: value
-            for key, value in pool.connection_kwargs.items()
-            if "maint_notifications" not in key and key != "parser_class"
-        }
-        kwargs["protocol"] = 2
-        inv = pool.connection_class(**kwargs)
-        data = pool.connection_class(**kwargs)
-        try:
-            inv.connect()
-            inv.send_command("CLIENT", "ID")
-            client_id = inv.read_response()
-            inv.send_command("SUBSCRIBE", CHANNEL)
-            inv.read_response()
-            data.connect()
-            # NOLOOP: this connection's own writes send it no invalidation,
-            # so that the read that follows each of them can keep what it
-            # read (see _write).
-            data.send_command(
-                "CLIENT", "TRACKING", "ON", "REDIRECT", client_id, "NOLOOP"
-            )
-            data.read_response()
-        except BaseException:
-            inv.disconnect()
-            data.disconnect()
-            raise
+        inv, data = open_tracking(self._pool)
         with self._lock:
             self._reset(count=False)
             if self._closed:
@@ -486,7 +416,7 @@ class NearCachedStore(SessionStore):
             self._ready = True
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
-                    target=_listen,
+                    target=listen,
                     args=(weakref.ref(self),),
                     name="flask-scopes near cache",
                     daemon=True,
@@ -514,32 +444,3 @@ def near_cached(store: SessionStore, size: int) -> NearCachedStore:
         if cached is None or cached._closed:
             cached = made[size] = NearCachedStore(store, size)
         return cached
-
-
-def _listen(ref: weakref.ref[NearCachedStore]) -> None:
-    """Apply invalidations between requests, so that they don't pile up
-    while the process is idle. Ends with the store or its process."""
-    pid = os.getpid()
-    while True:
-        store = ref()
-        if store is None or store._pid != pid or store._closed:
-            return
-        inv = store._inv
-        sock = None if inv is None else inv._sock
-        del store
-        try:
-            if sock is None:
-                time.sleep(0.5)
-            elif select.select([sock], [], [], 0.5)[0]:
-                # Requests apply what arrived before they read; leave them
-                # the lock and the GIL, and come back for what is left.
-                time.sleep(0.05)
-        except (OSError, ValueError):
-            time.sleep(0.5)
-        store = ref()
-        if store is None:
-            return
-        with store._lock:
-            if store._inv is inv and inv is not None:
-                store._poll()
-        del store

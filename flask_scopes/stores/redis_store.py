@@ -9,8 +9,28 @@ import typing as t
 from cachelib import BaseCache
 from cachelib.redis_base import BaseRedisCache
 
+from ..errors import ConfigurationError
 from ..errors import SessionStoreUnavailable
 from .base import SessionStore
+
+
+def decodes_responses(client: t.Any) -> bool:
+    """Whether a Redis client turns replies into ``str``: set up with
+    ``decode_responses=True``, directly or in a URL.
+
+    .. versionadded:: 0.2
+    """
+    pool = getattr(client, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    if isinstance(kwargs, dict) and kwargs.get("decode_responses"):
+        return True
+    get_encoder = getattr(client, "get_encoder", None)
+    if callable(get_encoder):
+        try:
+            return bool(getattr(get_encoder(), "decode_responses", False))
+        except Exception:  # a client that can't say is checked on each read
+            return False
+    return False
 
 
 class RedisSessionStore(SessionStore):
@@ -26,6 +46,12 @@ class RedisSessionStore(SessionStore):
     :param cache: A :class:`~cachelib.RedisCache` or another
         :class:`~cachelib.redis_base.BaseRedisCache`.
     :param clock: Unused; entries expire by Redis' own clock.
+    :raises ConfigurationError: The client decodes responses to ``str``.
+
+    .. versionchanged:: 0.2
+        A client made with ``decode_responses=True`` is refused: entries and
+        revocation markers are bytes, and decoding them would turn every
+        session into a new one and every revocation into "not revoked".
     """
 
     def __init__(
@@ -33,6 +59,16 @@ class RedisSessionStore(SessionStore):
     ) -> None:
         super().__init__(cache, clock=clock)
         self.client: t.Any = cache._write_client
+        if decodes_responses(self.client):
+            raise ConfigurationError(
+                "SCOPES_SESSION_STORE",
+                "the Redis client decodes responses to str"
+                " (decode_responses=True), but sessions and revocation markers"
+                " are bytes: reading them as str would lose every session and"
+                " make revocations look absent. Give flask-scopes a client"
+                " without decode_responses (a separate one if the app needs"
+                " decoding).",
+            )
         prefix = cache.key_prefix
         self._prefix = None if callable(prefix) else f"{prefix}{self.namespace}"
 
@@ -63,7 +99,7 @@ class RedisSessionStore(SessionStore):
             value = self.client.get(self.key(name))
         except self.errors as e:
             raise SessionStoreUnavailable("load", self.describe(), e) from e
-        return value if type(value) is bytes else None
+        return value if type(value) is bytes else self._check_bytes(value)
 
     def get_many(self, *names: str) -> list[bytes | None]:
         with self._guard("load"):

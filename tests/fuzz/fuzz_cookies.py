@@ -58,6 +58,9 @@ DICTIONARY = [
     '":',
     "NaN",
     "1e999",
+    "Infinity",
+    '"info",{',
+    ",2]",
     "\\ud800",
     "x\x9c",
     "session=",
@@ -91,6 +94,7 @@ class Targets:
         from flask_scopes.codecs.signing import SESSION_SALT
 
         from ..cookie_cases import check_flash
+        from ..cookie_cases import check_flash_value
         from ..cookie_cases import flash_codecs
         from ..cookie_cases import LIMIT
         from ..cookie_cases import make_app
@@ -108,6 +112,7 @@ class Targets:
         self.flash_codecs = flash_codecs()
         self.flash_signers = [self.flash_codecs["signed"].keys, OLD_FLASH_RING]
         self.check_flash = check_flash
+        self.check_value = check_flash_value
         self.reader = FlaskCookieReader(
             [SECRET.encode(), OLD_SECRET.encode()], LIMIT, self.max_inflated
         )
@@ -129,10 +134,12 @@ class Targets:
         @app.get("/flash")
         def read_flash() -> str:
             for category, message in get_flashed_messages(with_categories=True):
-                if type(category) is not str or type(message) is not str:
-                    raise AssertionError(f"not plain text: {category!r} {message!r}")
+                if type(category) is not str:
+                    raise AssertionError(f"not a category: {category!r}")
                 if isinstance(message, Markup):
                     raise AssertionError(f"Markup from the flash cookie: {message!r}")
+                # Plain JSON only, nothing tagged, from the unsigned cookie.
+                self.check_value(message, False, "flash cookie")
             return "ok"
 
         self.client = app.test_client(use_cookies=False)
@@ -200,6 +207,7 @@ class Targets:
             out.append(index["decompress"] + b"\xff" + self.zlib.compress(body))
         out.append(index["request, flash cookie"] + b"[]")
         from ..cookie_cases import flash_samples
+        from ..cookie_cases import typed_flash_samples
 
         batches = flash_samples()
         for codec in self.flash_codecs.values():
@@ -207,7 +215,10 @@ class Targets:
                 value = codec.encode(sample).encode("ascii")
                 out.append(index["flash codec, any value"] + value)
                 out.append(index["request, flash cookie"] + value)
-        for sample in batches:
+        for sample in typed_flash_samples():
+            value = self.flash_codecs["signed"].encode(sample).encode("ascii")
+            out.append(index["flash codec, any value"] + value)
+        for sample in [*batches, *typed_flash_samples()]:
             for flags in (0, 1):
                 body = self.flash_codecs["signed"].encode(sample)
                 raw = b64decode(body.rpartition(".")[0][2:])
