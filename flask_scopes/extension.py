@@ -17,6 +17,7 @@ from .errors import ScopesError
 from .errors import WeakSecretKeyWarning
 from .flash.helpers import flash_context
 from .interface import ScopesSessionInterface
+from .login import connect as connect_flask_login
 from .session.devices import Device
 from .session.devices import Devices
 from .session.mapping import ScopesSession
@@ -62,8 +63,9 @@ class Scopes:
     def init_app(self, app: Flask) -> None:
         """Set up ``app``: set the ``SCOPES_*`` defaults, check the
         configuration, install the session interface, add a template
-        context processor that gives every template ``flash``, and add the
-        ``flask scopes`` commands to ``app.cli``.
+        context processor that gives every template ``flash``, add the
+        ``flask scopes`` commands to ``app.cli``, and, when Flask-Login is
+        installed, connect to its signals (see :mod:`flask_scopes.login`).
 
         :param app: The app.
         :raises ConfigurationError: A setting that can't work, such as a
@@ -72,6 +74,7 @@ class Scopes:
         .. versionchanged:: 0.2
             Warns with :class:`~flask_scopes.WeakSecretKeyWarning` when
             ``SECRET_KEY`` is obviously weak.
+            Connects to Flask-Login's signals.
         """
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
@@ -93,6 +96,7 @@ class Scopes:
             processors.append(flash_context)
         app.cli.add_command(scopes_cli)
         app.extensions["scopes"] = self
+        connect_flask_login(app)
         # Resolve now, so that a store is opened (and warns about a
         # configuration that loses sessions) at start-up.
         interface.runtime(app)

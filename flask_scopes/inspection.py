@@ -273,7 +273,9 @@ def _inspect_stored(
     if permanent:
         cookie_expires = touched + entry_ttl(settings, created, touched, permanent)
     _sizes(runtime, value, cookie_expires, int(interface.clock()), report)
-    report["stored_size"] = len(encode_entry(created, touched, data))
+    report["stored_size"] = len(
+        encode_entry(created, touched, data, interface.serializer)
+    )
     report["stored_max_size"] = settings.store_max_size
     report["data"] = readable(data)
     report["valid"] = True
@@ -311,7 +313,10 @@ def _decode_flask(
     error = BadCookie("not a valid cookie in either format")
     for index, key in enumerate(keys):
         reader = FlaskCookieReader(
-            [key], settings.max_cookie_size, interface.max_inflated_size
+            [key],
+            settings.max_cookie_size,
+            interface.max_inflated_size,
+            interface.serializer.flask_loads,
         )
         try:
             touched, data = reader.decode(value, settings.permanent_lifetime)
@@ -366,7 +371,8 @@ def readable(value: t.Any) -> t.Any:
     """``value`` as plain JSON, for showing. A value JSON can't carry becomes
     an object with one ``$``-prefixed key naming its type:
     ``{"$datetime": "2026-01-02T03:04:05+00:00"}``, ``{"$uuid": ...}``,
-    ``{"$bytes": <base64>}``, ``{"$tuple": [...]}``, ``{"$markup": ...}``.
+    ``{"$bytes": <base64>}``, ``{"$tuple": [...]}``, ``{"$markup": ...}``;
+    a value of a registered tag shows its ``repr``: ``{"$Money": ...}``.
     """
     if isinstance(value, dict):
         return {str(k): readable(v) for k, v in value.items()}
@@ -382,4 +388,6 @@ def readable(value: t.Any) -> t.Any:
         return {"$datetime": value.isoformat()}
     if isinstance(value, UUID):
         return {"$uuid": str(value)}
-    return value
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return {f"${type(value).__name__}": repr(value)}

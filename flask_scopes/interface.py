@@ -17,6 +17,7 @@ from .codecs.crypto import CipherRing
 from .codecs.crypto import EncryptedSessionCodec
 from .codecs.signing import SESSION_SALT
 from .codecs.tagged import largest_keys
+from .codecs.tags import SessionSerializer
 from .cookies import CookiePolicy
 from .cookies import vary_cookie
 from .errors import ConfigurationError
@@ -33,6 +34,7 @@ from .session.timing import TimeRules
 from .settings import Settings
 from .settings import snapshot
 from .stores import open_store
+from .stores import RedisSessionStore
 from .stores import SessionStore
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -72,10 +74,21 @@ class ScopesSessionInterface(SessionInterface):
     #: The class that encodes and decodes the flash cookie, and holds its
     #: limits.
     flash_codec_class: type[FlashCodec] = FlashCodec
+    #: The class of :attr:`serializer`.
+    #:
+    #: .. versionadded:: 0.2
+    serializer_class: type[SessionSerializer] = SessionSerializer
 
     def __init__(self, clock: t.Callable[[], float] | None = None) -> None:
         #: The clock, returning Unix time.
         self.clock: t.Callable[[], float] = clock or time.time
+        #: The session's tags, as on Flask's own session interface: register
+        #: a :class:`flask.json.tag.JSONTag` subclass on it to store a type
+        #: of your own, in cookie, store and encrypted mode alike
+        #: (``app.session_interface.serializer.register(TagMoney)``).
+        #:
+        #: .. versionadded:: 0.2
+        self.serializer: SessionSerializer = self.serializer_class()
         self._cached: tuple[tuple[t.Any, ...], Runtime] | None = None
         self._stores: dict[t.Any, SessionStore] = {}
 
@@ -101,6 +114,7 @@ class ScopesSessionInterface(SessionInterface):
             CipherRing(keys[0], keys[1:]),
             settings.max_cookie_size,
             self.max_inflated_size,
+            self.serializer,
         )
 
     def session_store(
@@ -117,6 +131,8 @@ class ScopesSessionInterface(SessionInterface):
                 store = open_store(value, clock=self.clock)
             except ValueError as e:
                 raise ConfigurationError(key, str(e)) from None
+            if isinstance(store, RedisSessionStore):
+                store.setting = key
             self._stores[value] = store
         return store
 
@@ -277,7 +293,9 @@ class ScopesSessionInterface(SessionInterface):
         :raises SessionTooLarge: The request changed the session.
         """
         session.unsaveable = True
-        error = SessionTooLarge(size, limit, largest_keys(session))
+        error = SessionTooLarge(
+            size, limit, largest_keys(session, tags=self.serializer)
+        )
         if session.modified:
             raise error from None
         logger.warning("The unchanged session cookie was not written again: %s", error)

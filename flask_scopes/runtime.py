@@ -17,6 +17,7 @@ from .codecs.signed import CookieCodec
 from .codecs.signed import SessionCodec
 from .codecs.signing import KeyRing
 from .codecs.signing import SESSION_ID_SALT
+from .codecs.tags import SessionSerializer
 from .errors import ConfigurationError
 from .flash.bridge import flash_bridge
 from .flash.overflow import FlashOverflow
@@ -52,6 +53,7 @@ class Parts(t.Protocol):
     flash_scope_class: type[FlashScope]
     flash_codec_class: type[FlashCodec]
     clock: t.Callable[[], float]
+    serializer: SessionSerializer
 
     @property
     def digest_method(self) -> t.Callable[..., t.Any]: ...
@@ -140,7 +142,10 @@ class Runtime:
             return SessionScope(settings, policy, None, store, revocations, None)
         keys = (settings.secret_key, *settings.fallback_keys)
         ring = KeyRing(keys[0], keys[1:], parts.salt, parts.digest_method)
-        signed = SessionCodec(ring, settings.max_cookie_size, parts.max_inflated_size)
+        tags = parts.serializer
+        signed = SessionCodec(
+            ring, settings.max_cookie_size, parts.max_inflated_size, tags
+        )
         # With encryption on, signed cookies (ours and Flask's) are read only
         # to be re-issued encrypted, unless the app asked for a hard switch.
         reads_signed = not settings.encrypt or settings.encrypt_accept_signed
@@ -150,7 +155,10 @@ class Runtime:
         flask_reader = None
         if settings.accept_flask_cookies and reads_signed:
             flask_reader = FlaskCookieReader(
-                keys, settings.max_cookie_size, parts.max_inflated_size
+                keys,
+                settings.max_cookie_size,
+                parts.max_inflated_size,
+                tags.flask_loads,
             )
         cookies = CookieSessions(
             settings,
@@ -183,6 +191,7 @@ class Runtime:
                 parts.clock,
                 parts.time_check,
                 parts.idle_refresh_fraction,
+                tags,
             )
         scope = SessionScope(settings, policy, cookies, store, revocations, server)
         if settings.devices and revocations is not None:

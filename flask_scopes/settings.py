@@ -1,8 +1,6 @@
-"""Every configuration key flask-scopes reads, its default and its validation.
-
-This is the only module that reads ``app.config``. The keys are resolved
-into a :class:`Settings` once, and again whenever one of them changes, so a
-request pays for a snapshot comparison, not for validation.
+"""Every configuration key flask-scopes reads, its default and its
+validation. The only module that reads ``app.config``: the keys are resolved
+into a :class:`Settings` once, and again whenever one of them changes.
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ from .config_values import positive_int as _positive_int
 from .config_values import seconds as _seconds
 from .errors import ConfigurationError
 from .stores import check_url
+from .stores import is_redis_client
 from .stores import SessionStore
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -77,6 +76,7 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_DEVICES": False,
     "SCOPES_DEVICES_USER_AGENT": False,
     "SCOPES_DEVICES_IP": False,
+    "SCOPES_FLASK_LOGIN": True,
 }
 
 #: Flask's own keys that flask-scopes honours.
@@ -174,6 +174,7 @@ class Settings:
     devices: bool = False
     devices_user_agent: bool = False
     devices_ip: bool = False
+    flask_login: bool = True
 
     @classmethod
     def from_app(cls, app: Flask) -> Settings:
@@ -263,6 +264,7 @@ class Settings:
             devices=bool(key("SCOPES_DEVICES")),
             devices_user_agent=bool(key("SCOPES_DEVICES_USER_AGENT")),
             devices_ip=bool(key("SCOPES_DEVICES_IP")),
+            flask_login=bool(key("SCOPES_FLASK_LOGIN")),
         )
         settings._check_prefixes()
         if settings.store_cache and settings.store is None:
@@ -422,7 +424,8 @@ def _samesite(value: t.Any) -> str | None:
 
 
 def _store(value: t.Any, key: str) -> t.Any:
-    if value is None or isinstance(value, (BaseCache, SessionStore)):
+    store_types = (BaseCache, SessionStore)
+    if value is None or isinstance(value, store_types) or is_redis_client(value):
         return value
     if isinstance(value, str):
         try:
@@ -430,8 +433,5 @@ def _store(value: t.Any, key: str) -> t.Any:
         except ValueError as e:
             raise ConfigurationError(key, str(e)) from None
         return value
-    raise ConfigurationError(
-        key,
-        "must be None, a cachelib cache (such as RedisCache), a URL such as"
-        f" 'redis://localhost:6379/0', or a SessionStore, not {value!r}.",
-    )
+    message = "must be None, a cachelib cache, a Redis client, a SessionStore"
+    raise ConfigurationError(key, f"{message} or a URL, not {value!r}.")

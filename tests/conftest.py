@@ -10,6 +10,10 @@ from flask_scopes import Scopes
 
 from .redis_server import redis_process as redis_process
 from .redis_server import redis_server as redis_server
+from .redis_topologies import cluster_process as cluster_process
+from .redis_topologies import redis_cluster as redis_cluster
+from .redis_topologies import redis_sentinel as redis_sentinel
+from .redis_topologies import sentinel_process as sentinel_process
 
 SECRET = "test-secret-key"
 

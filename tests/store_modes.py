@@ -1,5 +1,6 @@
 """Fixtures that run a test against every session mode: the signed cookie
-and each kind of server-side store, on real backends."""
+and each kind of server-side store, on real backends: one Redis server, a
+three-node Redis Cluster and a primary behind Sentinel among them."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ MODES = [
     "simple",
     "filesystem",
     pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("redis-cluster", marks=pytest.mark.redis),
+    pytest.param("redis-sentinel", marks=pytest.mark.redis),
 ]
 STORE_MODES = MODES[1:]
 
@@ -36,6 +39,12 @@ def store_config(mode: str, request: pytest.FixtureRequest) -> dict[str, t.Any]:
     if mode == "redis":
         server = request.getfixturevalue("redis_server")
         return {"SCOPES_SESSION_STORE": RedisCache(server.client())}
+    if mode == "redis-cluster":
+        cluster = request.getfixturevalue("redis_cluster")
+        return {"SCOPES_SESSION_STORE": RedisCache(cluster.client())}
+    if mode == "redis-sentinel":
+        sentinel = request.getfixturevalue("redis_sentinel")
+        return {"SCOPES_SESSION_STORE": RedisCache(sentinel.client())}
     raise AssertionError(mode)
 
 

@@ -870,3 +870,27 @@ def test_flask_scopes_secret_with_an_app_that_cannot_load(tmp_path: t.Any) -> No
     )
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip()) == 64
+
+
+@pytest.mark.parametrize("store", [False, True])
+def test_inspect_shows_values_of_registered_tags(
+    make_app: MakeApp, store: bool
+) -> None:
+    from .test_tags import Money
+    from .test_tags import TagMoney
+
+    config = {"SCOPES_SESSION_STORE": SimpleCache(threshold=1_000_000)} if store else {}
+    app = make_app(**config)
+    app.session_interface.serializer.register(TagMoney)  # type: ignore[attr-defined]
+
+    @app.post("/money")
+    def money() -> str:
+        session["price"] = Money(5, "EUR")
+        return "ok"
+
+    value = cookie_value(app, "/money")
+    result = invoke(app, "inspect", "--json", value)
+    assert result.exit_code == 0, result.output
+    data = report(result)
+    assert data["valid"] is True
+    assert list(data["data"]["price"]) == ["$Money"]

@@ -62,11 +62,27 @@ class Level(int, Enum):
     HIGH = 1
 
 
-@pytest.mark.parametrize("value", [Text("a"), Number(1), Level.HIGH])
-def test_subclasses_of_plain_types_are_refused(value: t.Any) -> None:
-    # They would come back as the plain type, not as what was stored.
-    with pytest.raises(SessionValueError, match=r"session\['x'\]"):
-        dumps(0, 0, {"x": value})
+@pytest.mark.parametrize(
+    ("value", "expected"), [(Text("a"), "a"), (Number(1), 1), (Level.HIGH, 1)]
+)
+def test_subclasses_of_plain_types_come_back_as_the_plain_type(
+    value: t.Any, expected: t.Any
+) -> None:
+    # As Flask's session gives them back.
+    raw, tagged = dumps(0, 0, {"x": value})
+    found = loads(raw, tagged)[2]["x"]
+    assert type(found) is type(expected)
+    assert found == expected
+
+
+class Opaque:
+    pass
+
+
+@pytest.mark.parametrize("value", [Opaque(), {1, 2}, Level, frozenset()])
+def test_values_flask_cant_store_are_refused(value: t.Any) -> None:
+    with pytest.raises(SessionValueError, match=r"session\['x'\]\['y'\]"):
+        dumps(0, 0, {"x": {"y": value}})
 
 
 def test_signing_uses_a_key_derived_per_salt() -> None:

@@ -293,3 +293,102 @@ def test_flashes_in_a_flask_session_cookie_move_to_the_flash(
 def _cookie(client: t.Any) -> str:
     value = client.get_cookie("flash").value
     return f"flash={value}"
+
+
+@pytest.mark.parametrize("mode", ["cookie", "simple"])
+@pytest.mark.usefixtures("real_clock")
+def test_flask_cookie_holding_only_flashes_shows_them_once(
+    make_app: AppFactory, mode: str
+) -> None:
+    from cachelib import SimpleCache
+
+    flask_app = Flask(__name__)
+    flask_app.secret_key = SECRET
+
+    @flask_app.post("/flash")
+    def flask_flash() -> str:
+        flask.flash("Saved before the switch", "info")
+        return "ok"
+
+    flask_client = flask_app.test_client()
+    flask_client.post("/flash")
+    legacy = flask_client.get_cookie("session")
+    assert legacy is not None
+
+    config = {}
+    if mode == "simple":
+        config["SCOPES_SESSION_STORE"] = SimpleCache(threshold=1_000_000)
+    app = add_views(make_app(**config))
+    client = app.test_client()
+    client.set_cookie("session", legacy.value)
+    first = client.get("/legacy")
+    assert messages(first) == [("info", "Saved before the switch")]
+    # The migrated cookie is deleted in the same response...
+    (header,) = set_cookie_headers(first, "session")
+    assert header.startswith("session=;") and "Max-Age=0" in header
+    assert client.get_cookie("session") is None
+    # ...so the messages never come back.
+    assert messages(client.get("/legacy")) == []
+    assert messages(client.get("/legacy")) == []
+
+
+@pytest.mark.usefixtures("real_clock")
+def test_flask_cookie_with_flashes_and_data_keeps_the_data(
+    make_app: AppFactory,
+) -> None:
+    flask_app = Flask(__name__)
+    flask_app.secret_key = SECRET
+
+    @flask_app.post("/flash")
+    def flask_flash() -> str:
+        session["user"] = "alice"
+        flask.flash("Welcome back")
+        return "ok"
+
+    flask_client = flask_app.test_client()
+    flask_client.post("/flash")
+    legacy = flask_client.get_cookie("session")
+    assert legacy is not None
+
+    app = add_views(make_app())
+
+    @app.get("/user")
+    def user() -> str:
+        return repr(session.get("user"))
+
+    client = app.test_client()
+    client.set_cookie("session", legacy.value)
+    assert messages(client.get("/legacy")) == [("message", "Welcome back")]
+    assert client.get_cookie("session").value != legacy.value  # type: ignore[union-attr]
+    assert messages(client.get("/legacy")) == []
+    assert client.get("/user").text == "'alice'"
+
+
+def test_a_view_that_only_flashes_sets_only_the_flash_cookie(
+    make_app: AppFactory,
+) -> None:
+    # The example of the migrating page.
+    app = make_app()
+
+    @app.post("/save")
+    def save() -> t.Any:
+        session["saved"] = True
+        return flask.redirect("/done")
+
+    @app.get("/done")
+    def done() -> t.Any:
+        flask.flash("Saved")
+        return flask.redirect("/")
+
+    @app.get("/")
+    def index() -> str:
+        return "home"
+
+    client = app.test_client()
+    response = client.post("/save", follow_redirects=True)
+    to_save, to_done = response.history
+    assert to_save.headers["Set-Cookie"].startswith("session=")
+    assert to_done.headers["Set-Cookie"].startswith("flash=")
+    assert set_cookie_headers(to_done, "session") == []
+    with client.session_transaction() as sess:
+        assert sess["saved"]

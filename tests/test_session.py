@@ -203,7 +203,7 @@ class Unstorable:
     [
         (Unstorable(), "session['bad']"),
         ({"inner": [1, Unstorable()]}, "session['bad']['inner'][1]"),
-        ({1: "int key"}, "session['bad'] key 1"),
+        ({(1, 2): "tuple key"}, "session['bad'] key (1, 2)"),
         ({1, 2}, "session['bad']"),
     ],
 )

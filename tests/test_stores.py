@@ -84,12 +84,19 @@ def entry_names(app: Flask) -> list[str]:
     store = store_of(app)
     prefix = store.key("s:")
     if isinstance(store, RedisSessionStore):
-        keys = store.client.keys(prefix + "*")
+        keys = redis_keys(store, prefix + "*")
         return sorted(k.decode()[len(store.key("")) :] for k in keys)
     if isinstance(store, FileSystemSessionStore):
         return sorted(raw_files(store))
     cache = t.cast(SimpleCache, store.cache)
     return sorted(k[len(store.key("")) :] for k in cache._cache if k.startswith(prefix))
+
+
+def redis_keys(store: RedisSessionStore, pattern: str) -> list[bytes]:
+    """The keys matching ``pattern``, from every primary of a Cluster."""
+    if store.cluster:
+        return list(store.client.keys(pattern, target_nodes=store.client.PRIMARIES))
+    return list(store.client.keys(pattern))
 
 
 def raw_files(store: FileSystemSessionStore) -> dict[str, bytes]:
@@ -170,6 +177,13 @@ class RecordingRedisStore(Recording, RedisSessionStore):
     pass
 
 
+REDIS_FIXTURES = {
+    "redis": "redis_server",
+    "redis-cluster": "redis_cluster",
+    "redis-sentinel": "redis_sentinel",
+}
+
+
 @pytest.fixture
 def recording_app(
     store_mode: str,
@@ -187,7 +201,7 @@ def recording_app(
             path = str(request.getfixturevalue("tmp_path") / "sessions")
             store = RecordingFileStore(FileSystemCache(path), clock=clock)
         else:
-            server = request.getfixturevalue("redis_server")
+            server = request.getfixturevalue(REDIS_FIXTURES[store_mode])
             store = RecordingRedisStore(RedisCache(server.client()), clock=clock)
         store.calls = []
         scopes = Scopes(clock=clock)
@@ -929,7 +943,11 @@ def test_cookie_mode_revocation_window(make_app: AppFactory, clock: FakeClock) -
 
 
 @pytest.fixture(
-    params=["simple", "filesystem", pytest.param("redis", marks=pytest.mark.redis)]
+    params=[
+        "simple",
+        "filesystem",
+        *(pytest.param(mode, marks=pytest.mark.redis) for mode in REDIS_FIXTURES),
+    ]
 )
 def bare_store(
     request: pytest.FixtureRequest, tmp_path: t.Any, clock: FakeClock
@@ -938,7 +956,7 @@ def bare_store(
         return SessionStore(SimpleCache(threshold=1_000_000), clock=clock)
     if request.param == "filesystem":
         return FileSystemSessionStore(FileSystemCache(str(tmp_path)), clock=clock)
-    server = request.getfixturevalue("redis_server")
+    server = request.getfixturevalue(REDIS_FIXTURES[request.param])
     return RedisSessionStore(RedisCache(server.client()), clock=clock)
 
 

@@ -31,8 +31,10 @@ from .encoding import b64encode
 from .encoding import BadCookie
 from .encoding import decompress
 from .encoding import PayloadTooLarge
+from .tagged import BUILTIN
 from .tagged import dumps
 from .tagged import loads
+from .tagged import Tags
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -153,6 +155,10 @@ class EncryptedSessionCodec:
     :param max_length: Longer incoming values are refused before any work.
     :param max_inflated: The most bytes a serialised session may take, and
         the most a compressed one may inflate to.
+    :param tags: The session's tags, registered ones included.
+
+    .. versionchanged:: 0.2
+        The ``tags`` parameter.
     """
 
     #: Bodies longer than this many bytes are compressed when that makes
@@ -164,10 +170,17 @@ class EncryptedSessionCodec:
     #: for smaller cookies. Compressed cookies are read either way.
     compress_threshold: int | None = None
 
-    def __init__(self, ring: CipherRing, max_length: int, max_inflated: int) -> None:
+    def __init__(
+        self,
+        ring: CipherRing,
+        max_length: int,
+        max_inflated: int,
+        tags: Tags = BUILTIN,
+    ) -> None:
         self.ring = ring
         self.max_length = max_length
         self.max_inflated = max_inflated
+        self.tags = tags
 
     def encode(self, created: int, touched: int, data: dict[str, t.Any]) -> str:
         """The cookie value of a session, sealed under the current key.
@@ -176,7 +189,7 @@ class EncryptedSessionCodec:
             :attr:`max_inflated`.
         :raises SessionValueError: A value that can't be stored unchanged.
         """
-        raw, tagged = dumps(created, touched, data)
+        raw, tagged = dumps(created, touched, data, self.tags)
         if len(raw) > self.max_inflated:
             raise PayloadTooLarge(len(raw))
         flags = _TAGGED if tagged else 0
@@ -217,5 +230,5 @@ class EncryptedSessionCodec:
         raw = plain[1:]
         if flags & _COMPRESSED:
             raw = decompress(raw, self.max_inflated)
-        created, touched, data = loads(raw, bool(flags & _TAGGED))
+        created, touched, data = loads(raw, bool(flags & _TAGGED), self.tags)
         return created, touched, data, index

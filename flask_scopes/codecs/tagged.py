@@ -1,8 +1,16 @@
 """Session data as JSON, with a fast path: a session that holds only plain
 JSON values (the usual case) is written with one :func:`json.dumps` call.
 Values JSON can't carry (tuple, bytes, datetime, UUID, Markup) are tagged in
-the style of Flask's tagged JSON, and anything else is refused with an error
-that names its key.
+the style of Flask's tagged JSON.
+
+Values of other types are stored as Flask's session stores them: a subclass
+of a built-in type as that type (a ``dict`` subclass as a ``dict``, a named
+tuple as a ``tuple``, an ``int`` or ``str`` enum member as its value), a
+``date`` as an HTTP date, a ``Decimal`` as a string, a dataclass as a
+``dict``, or with a tag registered on the session's serializer
+(:class:`~flask_scopes.codecs.tags.SessionSerializer`). Anything else is
+refused with an error that names its key. The exact built-in types are
+always tested first, so registered tags cost nothing to the usual session.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from markupsafe import Markup
 
 from ..errors import SessionValueError
 from .encoding import BadCookie
+from .json_rules import json_key
+from .json_rules import json_value
 
 
 def _make_json_dumps() -> t.Callable[[t.Any], str]:
@@ -70,6 +80,30 @@ def _is_plain(value: t.Any) -> bool:
 
 
 _IMMUTABLE = _SCALARS | {bytes, datetime, UUID, Markup}
+#: Returned by a :data:`Step` that does not apply to a value.
+NOT_MINE: t.Any = object()
+#: One step of the tagging of a value whose type is not exactly a built-in
+#: one: given the value, its path and the tags in use, its JSON-ready form,
+#: or :data:`NOT_MINE`.
+Step = t.Callable[[t.Any, str, "Tags"], t.Any]
+#: A scanner: given JSON text and a position, the value there and where it
+#: ends.
+Scan = t.Callable[[str, int], tuple[t.Any, int]]
+
+
+class Tags(t.Protocol):
+    """What the tagged format asks of the tags in use: the registry of an
+    app (:class:`~flask_scopes.codecs.tags.SessionSerializer`), or
+    :data:`BUILTIN` when nothing was registered."""
+
+    #: The keys of the registered tags: a one-key dict with such a key is
+    #: escaped, so that it is not read as a tag.
+    custom_keys: frozenset[str]
+    #: The steps tried, in order, for a value whose type is not exactly a
+    #: built-in one.
+    steps: tuple[Step, ...]
+    #: Reads tagged JSON, registered tags included.
+    scan: Scan
 
 
 def is_immutable(value: t.Any) -> bool:
@@ -81,29 +115,22 @@ def is_immutable(value: t.Any) -> bool:
     return False
 
 
-def _tag(value: t.Any, path: str) -> t.Any:
-    """Make ``value`` JSON-ready, tagging what JSON can't carry."""
+def tag(value: t.Any, path: str, tags: Tags) -> t.Any:
+    """Make ``value`` JSON-ready, tagging what JSON can't carry.
+
+    :param path: Where the value sits, for error messages.
+    :param tags: The tags in use.
+    :raises SessionValueError: A value that can't be stored.
+    """
     kind = type(value)
     if kind in _SCALARS:
         return value
     if kind is dict:
-        out = {}
-        for key, item in value.items():
-            if type(key) is not str:
-                raise SessionValueError(f"{path} key {key!r}", key)
-            out[key] = _tag(item, f"{path}[{key!r}]")
-        if len(out) == 1:
-            ((key, item),) = out.items()
-            if key.startswith(" "):
-                # It could read as a tag: escape the key so that it doesn't.
-                # The decoder works inside out, so the inner dict must not
-                # look like a tag either.
-                return {" di": {f"{key}__": item}}
-        return out
+        return _tag_dict(value, path, tags)
     if kind is list:
-        return [_tag(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [tag(item, f"{path}[{i}]", tags) for i, item in enumerate(value)]
     if kind is tuple:
-        return {" t": [_tag(item, f"{path}[{i}]") for i, item in enumerate(value)]}
+        return {" t": [tag(item, f"{path}[{i}]", tags) for i, item in enumerate(value)]}
     if kind is bytes:
         return {" b": base64.b64encode(value).decode("ascii")}
     if kind is Markup:
@@ -112,7 +139,89 @@ def _tag(value: t.Any, path: str) -> t.Any:
         return {" u": value.hex}
     if kind is datetime:
         return {" dt": value.isoformat()}
-    raise SessionValueError(path, value)
+    # Not exactly a built-in type: subclasses, registered tags, and Flask's
+    # JSON rules, in the order Flask's session applies them.
+    for step in tags.steps:
+        out = step(value, path, tags)
+        if out is not NOT_MINE:
+            return out
+    return json_value(value, path)
+
+
+def _tag_dict(value: t.Mapping[t.Any, t.Any], path: str, tags: Tags) -> t.Any:
+    out = {}
+    for key, item in value.items():
+        if type(key) is not str:
+            key = json_key(key, path)
+        out[key] = tag(item, f"{path}[{key!r}]", tags)
+    if len(out) == 1:
+        ((key, item),) = out.items()
+        if key.startswith(" ") or key in tags.custom_keys:
+            # It could read as a tag: escape the key so that it doesn't.
+            # The decoder works inside out, so the inner dict must not
+            # look like a tag either.
+            return {" di": {f"{key}__": item}}
+    return out
+
+
+# The steps of Flask's own tags, in their order, for values whose type is a
+# subclass of a built-in one.
+
+
+def dict_step(value: t.Any, path: str, tags: Tags) -> t.Any:
+    """A ``dict`` subclass, stored as a ``dict``."""
+    return _tag_dict(value, path, tags) if isinstance(value, dict) else NOT_MINE
+
+
+def tuple_step(value: t.Any, path: str, tags: Tags) -> t.Any:
+    """A ``tuple`` subclass (a named tuple), stored as a ``tuple``."""
+    if not isinstance(value, tuple):
+        return NOT_MINE
+    return {" t": [tag(item, f"{path}[{i}]", tags) for i, item in enumerate(value)]}
+
+
+def list_step(value: t.Any, path: str, tags: Tags) -> t.Any:
+    """A ``list`` subclass, stored as a ``list``."""
+    if not isinstance(value, list):
+        return NOT_MINE
+    return [tag(item, f"{path}[{i}]", tags) for i, item in enumerate(value)]
+
+
+def bytes_step(value: t.Any, path: str, tags: Tags) -> t.Any:
+    """A ``bytes`` subclass, stored as ``bytes``."""
+    if not isinstance(value, bytes):
+        return NOT_MINE
+    return {" b": base64.b64encode(value).decode("ascii")}
+
+
+def html_step(value: t.Any, path: str, tags: Tags) -> t.Any:
+    """Anything with ``__html__``, stored as :class:`~markupsafe.Markup`."""
+    html = getattr(value, "__html__", None)
+    return {" m": str(html())} if callable(html) else NOT_MINE
+
+
+def uuid_step(value: t.Any, path: str, tags: Tags) -> t.Any:
+    """A :class:`~uuid.UUID` subclass, stored as a ``UUID``."""
+    return {" u": value.hex} if isinstance(value, UUID) else NOT_MINE
+
+
+def datetime_step(value: t.Any, path: str, tags: Tags) -> t.Any:
+    """A ``datetime`` subclass, stored as a ``datetime``."""
+    if not isinstance(value, datetime):
+        return NOT_MINE
+    return {" dt": datetime.isoformat(value)}
+
+
+#: The steps of the built-in tags, in the order of Flask's.
+BUILTIN_STEPS: tuple[Step, ...] = (
+    dict_step,
+    tuple_step,
+    list_step,
+    bytes_step,
+    html_step,
+    uuid_step,
+    datetime_step,
+)
 
 
 def _datetime(text: str) -> datetime:
@@ -130,7 +239,13 @@ def _datetime(text: str) -> datetime:
 _STRING_TAGS = frozenset({" b", " m", " u", " dt"})
 
 
-def _untag(value: dict[str, t.Any]) -> t.Any:
+#: The keys of the built-in tags, which no registered tag may take.
+BUILTIN_KEYS = frozenset({" b", " m", " u", " dt", " t", " di"})
+
+
+def untag_builtin(value: dict[str, t.Any]) -> t.Any:
+    """The value a decoded JSON object stands for under the built-in tags:
+    itself, unless it is one of their tags."""
     if len(value) != 1:
         return value
     key, item = next(iter(value.items()))
@@ -159,14 +274,51 @@ def _untag(value: dict[str, t.Any]) -> t.Any:
     return value
 
 
-_scan_tagged = json.JSONDecoder(object_hook=_untag).scan_once  # type: ignore[attr-defined]
+_scan_tagged = json.JSONDecoder(object_hook=untag_builtin).scan_once  # type: ignore[attr-defined]
 
 
-def dumps(created: int, touched: int, data: dict[str, t.Any]) -> tuple[bytes, bool]:
+def make_scan(custom: t.Mapping[str, t.Callable[[t.Any], t.Any]]) -> Scan:
+    """A scanner that reads the built-in tags and the ``custom`` ones, given
+    by key with the function that turns the tagged JSON back into a value.
+    A custom function that fails makes the whole value malformed."""
+
+    def untag(value: dict[str, t.Any]) -> t.Any:
+        out = untag_builtin(value)
+        if out is value and len(value) == 1:
+            key, item = next(iter(value.items()))
+            to_python = custom.get(key)
+            if to_python is not None:
+                try:
+                    return to_python(item)
+                except Exception as e:
+                    raise ValueError(f"tag {key!r}: {e!r}") from None
+        return out
+
+    scan: Scan = json.JSONDecoder(object_hook=untag).scan_once  # type: ignore[attr-defined]
+    return scan
+
+
+class _BuiltinTags:
+    custom_keys: frozenset[str] = frozenset()
+    steps = BUILTIN_STEPS
+    scan = staticmethod(_scan_tagged)
+
+
+#: The tags in use when none are registered.
+BUILTIN: Tags = _BuiltinTags()
+
+
+def dumps(
+    created: int, touched: int, data: dict[str, t.Any], tags: Tags = BUILTIN
+) -> tuple[bytes, bool]:
     """Serialise a session's timestamps and data.
 
+    :param tags: The tags in use.
     :returns: The JSON bytes, and whether tags were needed.
-    :raises SessionValueError: A value that can't be stored unchanged.
+    :raises SessionValueError: A value that can't be stored.
+
+    .. versionchanged:: 0.2
+        The ``tags`` parameter.
     """
     data = dict(data.items())
     try:
@@ -174,7 +326,7 @@ def dumps(created: int, touched: int, data: dict[str, t.Any]) -> tuple[bytes, bo
             body = [created, touched, data]
             tagged = False
         else:
-            body = [created, touched, _tag(data, "session")]
+            body = [created, touched, tag(data, "session", tags)]
             tagged = True
     except RecursionError:
         raise SessionValueError(
@@ -190,25 +342,35 @@ def dumps(created: int, touched: int, data: dict[str, t.Any]) -> tuple[bytes, bo
         return text.encode("ascii"), tagged
 
 
-def largest_keys(data: t.Mapping[str, t.Any], count: int = 3) -> list[tuple[str, int]]:
+def largest_keys(
+    data: t.Mapping[str, t.Any], count: int = 3, tags: Tags = BUILTIN
+) -> list[tuple[str, int]]:
     """The ``count`` largest keys of ``data`` with their serialised sizes,
     for error messages."""
     sizes = []
     for key, value in data.items():
         try:
-            text = json.dumps(_tag(value, key), separators=(",", ":"))
-        except SessionValueError:
+            text = json.dumps(tag(value, key, tags), separators=(",", ":"))
+        except (SessionValueError, TypeError, ValueError, RecursionError):
             continue
         sizes.append((key, len(text.encode("utf-8")) + len(key) + 4))
     sizes.sort(key=lambda item: item[1], reverse=True)
     return sizes[:count]
 
 
-def loads(raw: bytes, tagged: bool) -> tuple[int, int, dict[str, t.Any]]:
-    """The inverse of :func:`dumps`, strict about the shape it accepts."""
+def loads(
+    raw: bytes, tagged: bool, tags: Tags = BUILTIN
+) -> tuple[int, int, dict[str, t.Any]]:
+    """The inverse of :func:`dumps`, strict about the shape it accepts.
+
+    :param tags: The tags in use.
+
+    .. versionchanged:: 0.2
+        The ``tags`` parameter.
+    """
     try:
         text = raw.decode("utf-8")
-        body, end = (_scan_tagged if tagged else _scan_plain)(text, 0)
+        body, end = (tags.scan if tagged else _scan_plain)(text, 0)
     except StopIteration:
         raise BadCookie("bad JSON") from None
     except (ValueError, TypeError, RecursionError) as e:
@@ -223,9 +385,9 @@ def loads(raw: bytes, tagged: bool) -> tuple[int, int, dict[str, t.Any]]:
     return created, touched, data
 
 
-def tag(value: t.Any, path: str = "value") -> t.Any:
-    """``value`` made JSON-ready, with the tags :func:`dumps` writes for the
-    types JSON can't carry.
+def tag_value(value: t.Any, path: str = "value") -> t.Any:
+    """``value`` made JSON-ready with the built-in tags :func:`dumps` writes
+    for the types JSON can't carry; never a registered tag.
 
     .. versionadded:: 0.2
 
@@ -233,11 +395,12 @@ def tag(value: t.Any, path: str = "value") -> t.Any:
     :param path: Names the value in the error.
     :raises SessionValueError: A value of a type no tag carries.
     """
-    return _tag(value, path)
+    return tag(value, path, BUILTIN)
 
 
-def untag(value: t.Any) -> t.Any:
-    """The inverse of :func:`tag`, over a value already decoded from JSON.
+def untag_value(value: t.Any) -> t.Any:
+    """The inverse of :func:`tag_value`, over a value already decoded from
+    JSON.
 
     .. versionadded:: 0.2
 
@@ -245,7 +408,7 @@ def untag(value: t.Any) -> t.Any:
     """
     kind = type(value)
     if kind is list:
-        return [untag(item) for item in value]
+        return [untag_value(item) for item in value]
     if kind is dict:
-        return _untag({key: untag(item) for key, item in value.items()})
+        return untag_builtin({key: untag_value(item) for key, item in value.items()})
     return value

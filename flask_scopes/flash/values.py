@@ -18,8 +18,8 @@ import math
 import re
 import typing as t
 
-from ..codecs.tagged import tag
-from ..codecs.tagged import untag
+from ..codecs.tagged import tag_value
+from ..codecs.tagged import untag_value
 from ..errors import FlashValueError
 from ..errors import SessionValueError
 
@@ -90,7 +90,7 @@ def to_tree(value: t.Any, tagged: bool) -> t.Any:
     :raises FlashValueError: The value can't be carried.
     """
     try:
-        tree = tag(value) if tagged else value
+        tree = tag_value(value) if tagged else value
         check_tree(tree)
     except SessionValueError as e:
         raise FlashValueError(
@@ -119,7 +119,7 @@ def from_tree(tree: t.Any, tagged: bool) -> t.Any:
     if not tagged:
         return tree
     try:
-        return untag(tree)
+        return untag_value(tree)
     except (ValueError, TypeError) as e:
         raise ValueRefused(f"a bad tag: {e}") from None
 

@@ -161,8 +161,12 @@ class CookieSessions:
         policy = self.policy
         if not dict.__len__(session):
             # A cookie that failed to verify is not deleted: it may be valid
-            # under keys that another server of a rolling deploy has.
-            if session.had_cookie and (session.modified or session.ended):
+            # under keys that another server of a rolling deploy has. A
+            # valid one left empty (a Flask cookie that held only flashed
+            # messages, now moved to the flash cookie) is.
+            if session.had_cookie and (
+                session.modified or session.ended or session.reissue
+            ):
                 policy.delete(response)
                 vary_cookie(response)
             return

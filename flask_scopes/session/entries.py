@@ -23,8 +23,10 @@ import typing as t
 from ..codecs.encoding import b64encode
 from ..codecs.encoding import BadCookie
 from ..codecs.signing import KeyRing
+from ..codecs.tagged import BUILTIN
 from ..codecs.tagged import dumps
 from ..codecs.tagged import loads
+from ..codecs.tagged import Tags
 from .mapping import USER_KEY
 
 #: Random bytes in a session id (256 bits).
@@ -110,17 +112,22 @@ def migration_name(cookie: str) -> str:
     return f"m:{b64encode(digest)}"
 
 
-def encode_entry(created: int, touched: int, data: t.Mapping[str, t.Any]) -> bytes:
+def encode_entry(
+    created: int, touched: int, data: t.Mapping[str, t.Any], tags: Tags = BUILTIN
+) -> bytes:
     """Serialise a session as an entry: Flask-tagged JSON, never pickle.
 
-    :raises SessionValueError: A value that can't be stored unchanged.
+    :param tags: The session's tags, registered ones included.
+    :raises SessionValueError: A value that can't be stored.
     """
-    raw, tagged = dumps(created, touched, dict(data.items()))
+    raw, tagged = dumps(created, touched, dict(data.items()), tags)
     return (b"[2," if tagged else b"[1,") + raw[1:]
 
 
-def decode_entry(raw: bytes) -> tuple[int, int, dict[str, t.Any]]:
+def decode_entry(raw: bytes, tags: Tags = BUILTIN) -> tuple[int, int, dict[str, t.Any]]:
     """The inverse of :func:`encode_entry`, strict about what it accepts.
+
+    :param tags: The session's tags, registered ones included.
 
     :raises BadCookie: Why the entry was refused.
     """
@@ -131,7 +138,7 @@ def decode_entry(raw: bytes) -> tuple[int, int, dict[str, t.Any]]:
         tagged = True
     else:
         raise BadCookie("the entry is not in flask-scopes' format")
-    return loads(b"[" + raw[3:], tagged)
+    return loads(b"[" + raw[3:], tagged, tags)
 
 
 def binding(data: dict[str, t.Any]) -> tuple[str, str | None] | None:

@@ -8,6 +8,7 @@ import logging
 import typing as t
 
 from ..codecs.encoding import BadCookie
+from ..codecs.tagged import BUILTIN
 from ..codecs.tagged import largest_keys
 from ..cookies import one_value
 from ..cookies import vary_cookie
@@ -31,6 +32,7 @@ from .timing import SessionEnded
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Response
 
+    from ..codecs.tagged import Tags
     from ..cookies import CookiePolicy
     from ..settings import Settings
     from ..stores import SessionStore
@@ -76,6 +78,10 @@ class ServerSessions:
     :param check_times: Refuses a session whose timestamps say it ended.
     :param refresh_fraction: The share of an entry's window after which an
         unchanged session is written again.
+    :param tags: The session's tags, registered ones included.
+
+    .. versionchanged:: 0.2
+        The ``tags`` parameter.
     """
 
     #: How many fresh ids to try when one is taken, which never happens
@@ -98,6 +104,7 @@ class ServerSessions:
         clock: t.Callable[[], float],
         check_times: CheckTimes,
         refresh_fraction: float,
+        tags: Tags = BUILTIN,
     ) -> None:
         self.settings = settings
         self.policy = policy
@@ -109,6 +116,7 @@ class ServerSessions:
         self.clock = clock
         self.check_times = check_times
         self.refresh_fraction = refresh_fraction
+        self.tags = tags
 
     # -- loading -------------------------------------------------------------
 
@@ -143,7 +151,7 @@ class ServerSessions:
         settings = self.settings
         if len(raw) > settings.store_max_size:
             raise BadCookie(f"entry of {len(raw)} bytes")
-        created, touched, data = decode_entry(raw)
+        created, touched, data = decode_entry(raw, self.tags)
         now = int(self.clock())
         permanent = bool(data.get("_permanent"))
         self.check_times(settings, created, touched, now, permanent)
@@ -207,7 +215,7 @@ class ServerSessions:
                 if self.devices is not None:
                     self.devices.forget_entry(old)
             if session.had_cookie and (
-                old is not None or session.modified or session.ended
+                old is not None or session.modified or session.ended or session.reissue
             ):
                 policy.delete(response)
                 vary_cookie(response)
@@ -233,11 +241,13 @@ class ServerSessions:
         devices = self.devices if uref is not None else None
         renew = session.regenerated or session.sid is None
         due = devices is not None and devices.due(session, now, window, renew)
-        value = encode_entry(created, now, session)
+        value = encode_entry(created, now, session, self.tags)
         if len(value) > settings.store_max_size:
             session.unsaveable = True
             raise StoredSessionTooLarge(
-                len(value), settings.store_max_size, largest_keys(session)
+                len(value),
+                settings.store_max_size,
+                largest_keys(session, tags=self.tags),
             )
         sid = session.sid
         if old is not None and (
