@@ -168,6 +168,17 @@ def as_optional_ttl(value: t.Any, key: str) -> int | None:
     return as_seconds(value, key)
 
 
+def as_count(value: t.Any, key: str) -> int:
+    """A number of items, ``0`` for none (or ``None`` or ``False``)."""
+    if value is None or value is False:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(
+            key, f"must be a number of entries (0 for none), not {value!r}."
+        )
+    return value
+
+
 def as_store(value: t.Any, key: str) -> t.Any:
     """A store: ``None``, a cachelib cache, a Redis client, a SQLAlchemy
     engine, a store URL or a :class:`~flask_scopes.stores.BaseSessionStore`."""

@@ -19,6 +19,7 @@ from .codecs.signing import KeyRing
 from .codecs.signing import scope_salt
 from .codecs.signing import SESSION_ID_SALT
 from .codecs.tags import SessionSerializer
+from .errors import ConfigurationError
 from .flash.bridge import flash_bridge
 from .flash.overflow import FlashOverflow
 from .session.cookie_mode import CookieSessions
@@ -29,6 +30,8 @@ from .session.revocation import Revocations
 from .session.scope import SessionScope
 from .session.server_mode import ServerSessions
 from .session.timing import revocation_window
+from .stores.near_cache import near_cached
+from .stores.near_cache import NearCacheUnsupported
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .codecs.crypto import EncryptedSessionCodec
@@ -71,6 +74,13 @@ class Parts(t.Protocol):
 
     @property
     def time_check(self) -> CheckTimes: ...
+
+
+def _near_cached(store: BaseSessionStore, size: int) -> BaseSessionStore:
+    try:
+        return near_cached(store, size)
+    except NearCacheUnsupported as e:
+        raise ConfigurationError("SCOPES_SESSION_STORE_CACHE", str(e)) from None
 
 
 class Runtime:
@@ -125,6 +135,8 @@ class Runtime:
         if settings.store is not None:
             key = settings.key("store", "SCOPES_SESSION_STORE")
             store = parts.session_store(settings.store, key, sql=settings.sql)
+            if settings.store_cache:
+                store = _near_cached(store, settings.store_cache)
         revocation_store = store
         if settings.revocation_store is not None:
             key = settings.key("revocation_store", "SCOPES_REVOCATION_STORE")

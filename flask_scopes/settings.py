@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .checks import as_cookie_name
+from .checks import as_count
 from .checks import as_fallbacks
 from .checks import as_optional_seconds
 from .checks import as_positive_int
@@ -50,6 +51,7 @@ DEFAULTS: dict[str, t.Any] = {
     "SCOPES_SESSION_STORE_TTL": None,
     "SCOPES_SESSION_MIGRATE_COOKIES": True,
     "SCOPES_SESSION_STORE_MAX_SIZE": 1024 * 1024,
+    "SCOPES_SESSION_STORE_CACHE": 0,
     "SCOPES_REVOCATION_STORE": None,
     **SQLOptions.DEFAULTS,
     "SCOPES_SESSION_ENCRYPT": False,
@@ -156,6 +158,7 @@ class Settings:
     store_max_size: int
     revocation_store: t.Any
     sql: SQLOptions
+    store_cache: int
     encrypt: bool
     encrypt_accept_signed: bool
     #: The scope's name: ``"session"`` for ``flask.session``, else the name
@@ -263,6 +266,9 @@ class Settings:
                 key("SCOPES_REVOCATION_STORE"), "SCOPES_REVOCATION_STORE"
             ),
             sql=SQLOptions.from_config(key),
+            store_cache=as_count(
+                key("SCOPES_SESSION_STORE_CACHE"), "SCOPES_SESSION_STORE_CACHE"
+            ),
             encrypt=bool(key("SCOPES_SESSION_ENCRYPT")),
             encrypt_accept_signed=bool(key("SCOPES_SESSION_ENCRYPT_ACCEPT_SIGNED")),
             devices=bool(key("SCOPES_DEVICES")),
@@ -278,6 +284,11 @@ class Settings:
         ):
             settings._check_prefix(config_key, name)
         settings._check_samesite()
+        if settings.store_cache and settings.store is None:
+            raise ConfigurationError(
+                "SCOPES_SESSION_STORE_CACHE",
+                "caches reads of SCOPES_SESSION_STORE, which is not set.",
+            )
         if settings.encrypt:
             require_cryptography()
         if settings.flash_cookie_name == settings.cookie_name:
@@ -393,6 +404,8 @@ class Settings:
             "devices": False,
             # Flask-Login signs users in and out of flask.session.
             "flask_login": False,
+            # The near cache serves flask.session's store only.
+            "store_cache": 0,
         }
         for option, value in options.items():
             found = SCOPE_OPTIONS.get(option)

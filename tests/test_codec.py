@@ -199,3 +199,47 @@ def test_remembered_value_of_a_fallback_key_keeps_its_index() -> None:
     new = SessionCodec(KeyRing(b"new", (b"old",), SESSION_SALT), 4093, 1024)
     assert new.decode(value)[3] == 1
     assert new.decode(value)[3] == 1
+
+
+class CountingRing(KeyRing):
+    """Counts the values it verifies."""
+
+    verified = 0
+
+    def unsign(self, value: str | bytes) -> tuple[bytes, int]:
+        self.verified += 1
+        return super().unsign(value)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"cart": [{"sku": "a", "qty": 1}]}, {"v": {"a": [1, (2, [3])]}}],
+    ids=["plain", "tagged"],
+)
+def test_mutable_sessions_are_verified_once(data: dict[str, t.Any]) -> None:
+    ring = CountingRing(b"key", (), SESSION_SALT)
+    writer = SessionCodec(ring, 4093, 64 * 1024)
+    reader = SessionCodec(ring, 4093, 64 * 1024)
+    value = writer.encode(1, 2, data)
+    original = repr(data)
+    # What was written is remembered as it was then, whatever the app does
+    # with its objects afterwards.
+    data.clear()
+    assert repr(writer.decode(value)[2]) == original
+    assert ring.verified == 0
+    first = reader.decode(value)[2]
+    second = reader.decode(value)[2]
+    assert ring.verified == 1
+    assert repr(first) == repr(second) == original
+    next(iter(first.values())).clear()
+    assert repr(reader.decode(value)[2]) == original
+
+
+def test_long_mutable_sessions_are_not_remembered() -> None:
+    ring = CountingRing(b"key", (), SESSION_SALT)
+    codec = SessionCodec(ring, 4093, 64 * 1024)
+    value = codec.encode(1, 2, {"big": ["x" * 100 for _ in range(60)]})
+    assert len(value) < 4093
+    codec.decode(value)
+    codec.decode(value)
+    assert ring.verified == 2

@@ -169,12 +169,29 @@ class SessionIds:
     :param keys: A key ring for :data:`~flask_scopes.codec.SESSION_ID_SALT`.
     """
 
+    #: How many id cookies this process signed or verified are remembered,
+    #: so that the same cookie sent again (every request of a session sends
+    #: it) is not verified again. ``0`` turns it off.
+    #:
+    #: .. versionadded:: 0.2
+    remembered = 4096
+
     def __init__(self, keys: KeyRing) -> None:
         self.keys = keys
+        self._seen: dict[str, tuple[str, str | None, int]] = {}
+
+    def _remember(self, value: str, loaded: tuple[str, str | None, int]) -> None:
+        if not self.remembered:
+            return
+        if len(self._seen) >= self.remembered:
+            self._seen.clear()
+        self._seen[value] = loaded
 
     def dump(self, sid: str, uref: str | None) -> str:
         """The cookie value for a session id."""
-        return self.keys.sign(f"{sid}.{uref}" if uref else sid)
+        value = self.keys.sign(f"{sid}.{uref}" if uref else sid)
+        self._remember(value, (sid, uref, 0))
+        return value
 
     def load(self, value: str) -> tuple[str, str | None, int]:
         """Verify an id cookie and check the form of what it carries, before
@@ -184,9 +201,14 @@ class SessionIds:
             that verified it.
         :raises BadCookie: Why it was refused.
         """
+        seen = self._seen.get(value)
+        if seen is not None:
+            return seen
         if _COOKIE.fullmatch(value) is None:
             raise NotAnIdCookie("not a session id cookie")
         message, index = self.keys.unsign(value)
         # The shape was checked above: the id, then maybe "." and the ref.
         text = message.decode("ascii")
-        return text[:43], text[44:] or None, index
+        loaded = text[:43], text[44:] or None, index
+        self._remember(value, loaded)
+        return loaded

@@ -6,6 +6,9 @@ from .base import SessionStore as SessionStore
 from .base import StoreEvictionWarning as StoreEvictionWarning
 from .contract import BaseSessionStore as BaseSessionStore
 from .filesystem import FileSystemSessionStore as FileSystemSessionStore
+from .near_cache import near_cached as near_cached
+from .near_cache import NearCachedStore as NearCachedStore
+from .near_cache import NearCacheUnsupported as NearCacheUnsupported
 from .redis_store import RedisSessionStore as RedisSessionStore
 from .redis_urls import is_redis_client as is_redis_client
 from .sql_config import SQLOptions as SQLOptions

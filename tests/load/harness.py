@@ -60,6 +60,8 @@ class AppServer:
     :param store: ``SCOPES_SESSION_STORE``, or ``None`` for cookies.
     :param workers: Worker processes.
     :param threads: Threads per worker (the ``gthread`` worker).
+    :param app: The app gunicorn serves.
+    :param env: More environment variables for the workers.
     """
 
     start_timeout = 30.0
@@ -71,9 +73,13 @@ class AppServer:
         store: str | None = None,
         workers: int = 3,
         threads: int = 4,
+        app: str = "tests.load.app:create_app()",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.log = log
         self.store = store
+        self.app = app
+        self.env = env or {}
         self.workers = workers
         self.threads = threads
         self.port = free_port()
@@ -90,6 +96,7 @@ class AppServer:
         env.pop("LOAD_SESSION_STORE", None)
         if self.store:
             env["LOAD_SESSION_STORE"] = self.store
+        env.update(self.env)
         command = [
             sys.executable,
             "-m",
@@ -110,7 +117,7 @@ class AppServer:
             "5",
             "--log-level",
             "warning",
-            "tests.load.app:create_app()",
+            self.app,
         ]
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as out:
