@@ -74,15 +74,15 @@ class NearCachedStore(SessionStore):
     #: seconds; the store is read directly meanwhile.
     retry_after = 1.0
 
-    def __init__(self, store: SessionStore, size: int) -> None:
+    def __init__(self, store: BaseSessionStore, size: int) -> None:
         pool = tracking_pool(store)
         #: The Redis store read and written through.
-        self.inner: RedisSessionStore = t.cast(RedisSessionStore, store)
+        inner = self.inner = t.cast(RedisSessionStore, store)
         self.size = size
-        self.cache = store.cache
-        self.clock = store.clock
-        self.errors = store.errors
-        self.expires_by_itself = store.expires_by_itself
+        self.cache = inner.cache
+        self.clock = inner.clock
+        self.errors = inner.errors
+        self.expires_by_itself = inner.expires_by_itself
         self._pool = pool
         self._encoding = str(pool.connection_kwargs.get("encoding", "utf-8"))
         #: key -> (bytes or None when missing, monotonic expiry or inf).

@@ -14,7 +14,7 @@ import time
 import typing as t
 from collections import OrderedDict
 
-from .base import SessionStore
+from .contract import BaseSessionStore
 from .redis_store import RedisSessionStore
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -36,7 +36,7 @@ class NearCacheUnsupported(ValueError):
     """
 
 
-def tracking_pool(store: SessionStore) -> t.Any:
+def tracking_pool(store: BaseSessionStore) -> t.Any:
     """The connection pool of a store that can have a near cache.
 
     :raises NearCacheUnsupported: Why it can't.
