@@ -142,11 +142,24 @@ def run_suite(suite: Suite, source: Path, python: Path, work: Path) -> list[str]
         ]  # fmt: skip
         print("$", " ".join(map(str, command)), flush=True)
         env = {**os.environ, "PYTHONPATH": str(work / "plugins")}
-        subprocess.run([str(c) for c in command], cwd=source, env=env)
+        # The suite's own output goes to a log: its summary line counts
+        # that suite's tests, not this project's.
+        log = work / suite.name / f"{way}.log"
+        with log.open("wb") as out:
+            subprocess.run(
+                [str(c) for c in command],
+                cwd=source,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         results[way] = outcomes(report)
     before, after = results["flask"], results["scopes"]
     passed = [name for name, result in before.items() if result == "passed"]
     broken = [name for name in passed if after.get(name) != "passed"]
+    if broken:
+        lines = (work / suite.name / "scopes.log").read_text("utf-8", "replace")
+        print("\n".join(lines.splitlines()[-80:]), flush=True)
     print(
         f"{suite.name} {suite.version}: {len(before)} tests, {len(passed)} pass"
         f" with Flask's session, {len(passed) - len(broken)} of them with"
