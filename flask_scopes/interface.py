@@ -264,13 +264,7 @@ class ScopesSessionInterface(SessionInterface):
                 self.save_named(app, named, response)
         if not isinstance(session, ScopesSession) or not session.loaded:
             return
-        error = session.store_error
-        if isinstance(error, SessionStoreUnavailable):
-            # The store failed while the session was first read somewhere
-            # Flask answers an exception with a 500 (an after_request
-            # function): the client gets the outage's 503.
-            if response.status_code == 500:
-                self.store_failed(response, error)
+        if self._outage_seen(session, response):
             return
         scope = runtime.session
         if isinstance(session, NullScopesSession) or scope.cookies is None:
@@ -279,6 +273,17 @@ class ScopesSessionInterface(SessionInterface):
             self.save_cookie(app, runtime, session, response)
             return
         self.save_server(scope, session, response)
+
+    def _outage_seen(self, session: ScopesSession, response: Response) -> bool:
+        """Whether loading ``session`` met a store outage. Where Flask
+        answered it with a 500 (it was first read in an ``after_request``
+        function), the client gets the outage's 503 instead."""
+        error = session.store_error
+        if not isinstance(error, SessionStoreUnavailable):
+            return False
+        if response.status_code == 500:
+            self.store_failed(response, error)
+        return True
 
     def save_named(
         self, app: Flask, session: ScopesSession, response: Response
@@ -293,12 +298,7 @@ class ScopesSessionInterface(SessionInterface):
             vary_cookie(response)
         if not session.loaded or isinstance(session, NullScopesSession):
             return
-        error = session.store_error
-        if isinstance(error, SessionStoreUnavailable):
-            # As for flask.session: an outage Flask answered with a 500
-            # becomes the outage's 503.
-            if response.status_code == 500:
-                self.store_failed(response, error)
+        if self._outage_seen(session, response):
             return
         scope: SessionScope = session.runtime
         if scope.server is not None:
