@@ -20,12 +20,12 @@ from ..cookies import vary_cookie
 from ..errors import FlashTooLarge
 from ..errors import FlashValueError
 from ..signals import cookie_refused
-from ..signals import flash_dropped
 from ..signals import send
 from .codec import Batch
 from .codec import FlashCodec
 from .codec import largest_parts
 from .form import pick_fields
+from .incoming import read_batches
 from .outgoing import fit
 from .outgoing import KEPT
 from .outgoing import merge
@@ -156,24 +156,15 @@ class FlashScope:
             if len(set(values)) > 1:
                 # One may be an attacker's, set for a parent domain.
                 raise BadCookie(f"{len(values)} different cookies of that name")
-            overflow = getattr(self.runtime, "flash_overflow", None)
-            if overflow is not None and overflow.is_reference(values[0]):
-                # Read once: the response rewrites or deletes the cookie.
-                self.stale = True
-                batches = overflow.load(values[0])
-            else:
-                batches = self.codec.decode(values[0])
-            now = int(self.runtime.clock())
-            live = []
-            for batch in batches:
-                if batch.created > now + self.max_clock_skew:
-                    raise BadCookie(f"dated {batch.created - now} s in the future")
-                if now - batch.created > settings.flash_max_age:
-                    logger.debug("Dropped a flash past SCOPES_FLASH_MAX_AGE")
-                    self.stale = True
-                    send(flash_dropped, reason="expired")
-                else:
-                    live.append(batch)
+            live, stale = read_batches(
+                values[0],
+                self.codec,
+                getattr(self.runtime, "flash_overflow", None),
+                int(self.runtime.clock()),
+                settings.flash_max_age,
+                self.max_clock_skew,
+            )
+            self.stale = self.stale or stale
             return live
         except BadCookie as e:
             logger.debug("Ignored the flash cookie: %s", e)
