@@ -378,3 +378,22 @@ def test_one_round_trip_per_operation(postgres_url: str, tmp_path: Path) -> None
         engine.dispose()
     assert counts == dict.fromkeys(counts, 1)
     assert "BEGIN" not in trace.read_text()
+
+
+def test_an_engine_attribute_that_is_no_engine_is_a_configuration_error(
+    make_app: t.Callable[..., Flask],
+) -> None:
+    class Holder:
+        engine = "sqlite://"
+
+    app = make_app(SCOPES_SESSION_STORE=Holder())
+
+    @app.get("/set")
+    def set_value() -> str:
+        from flask import session
+
+        session["a"] = 1
+        return "ok"
+
+    with pytest.raises(ConfigurationError, match=r"Holder\.engine is str"):
+        app.test_client().get("/set")

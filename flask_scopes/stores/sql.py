@@ -26,6 +26,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
+from ..errors import ConfigurationError
 from ..errors import SessionStoreUnavailable
 from .contract import BaseSessionStore
 from .sql_config import is_sql_bind
@@ -173,7 +174,12 @@ class SQLSessionStore(BaseSessionStore):
             return bind
         engine = bind.engine
         if not isinstance(engine, sa.Engine):
-            raise TypeError(f"{type(bind).__name__}.engine is not an Engine")
+            raise ConfigurationError(
+                "SCOPES_SESSION_STORE",
+                f"{type(bind).__name__}.engine is {type(engine).__name__}, not a"
+                " SQLAlchemy Engine: give the engine, a URL, or Flask-SQLAlchemy's"
+                " db.",
+            )
         return engine
 
     def describe(self) -> str:
