@@ -6,7 +6,11 @@ request counts, and reports the difference divided by the difference in
 requests: the instructions one request costs, with start-up and the
 building of requests and responses taken out.
 
-    python benchmarks/bench_instructions.py [--requests N]
+    python benchmarks/bench_instructions.py [--requests N] [--only SCENARIO ...]
+
+The cookie scenarios keep the session in its cookie; the "store" ones keep
+it in an in-process store (cachelib's ``SimpleCache``), so that what they
+count is the session layer's own work on a stored session, with no network.
 
 Needs ``valgrind`` (Debian's package). To compare two versions, run it in
 each checkout: the figures are repeatable to well under one per cent.
@@ -21,7 +25,7 @@ import shutil
 import subprocess
 import sys
 
-SCENARIOS = ("untouched", "read", "write")
+SCENARIOS = ("untouched", "read", "write", "store untouched", "store read")
 
 
 def child(kind: str, count: int) -> None:
@@ -36,6 +40,10 @@ def child(kind: str, count: int) -> None:
 
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "benchmark-secret-key-0123456789abcdef"
+    if kind.startswith("store"):
+        from cachelib import SimpleCache
+
+        app.config["SCOPES_SESSION_STORE"] = SimpleCache()
     Scopes(app)
 
     @app.get("/write")
@@ -57,7 +65,7 @@ def child(kind: str, count: int) -> None:
     for request, response in zip(requests, responses, strict=True):
         opened = interface.open_session(app, request)
         assert opened is not None
-        if kind == "read":
+        if kind.endswith("read"):
             opened.get("user")
         elif kind == "write":
             opened["seen"] = 1
@@ -89,6 +97,9 @@ def instructions(kind: str, count: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument(
+        "--only", nargs="+", choices=SCENARIOS, help="run only these scenarios"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -98,11 +109,11 @@ def main() -> None:
         raise SystemExit("valgrind is needed: apt-get install valgrind")
     low, high = args.requests, 3 * args.requests
     base = {n: instructions("build", n) for n in (low, high)}
-    print(f"{'request':10} {'instructions':>13}")
-    for kind in SCENARIOS:
+    print(f"{'request':16} {'instructions':>13}")
+    for kind in args.only or SCENARIOS:
         spent = {n: instructions(kind, n) - base[n] for n in (low, high)}
         per_request = (spent[high] - spent[low]) / (high - low)
-        print(f"{kind:10} {per_request:13,.0f}")
+        print(f"{kind:16} {per_request:13,.0f}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from ..signals import send
 from ..signals import session_ended
 from ..signals import session_started
 from .entries import binding
-from .loading import loading
+from .loading import load_failed
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.wrappers import Response
@@ -87,9 +87,11 @@ class CookieSessions:
     def load(self, values: list[str], session: ScopesSession) -> None:
         """Fill ``session`` from the request's cookie values. A bad cookie
         leaves it empty and new."""
-        with loading(session, "session cookie", self.settings.scope):
+        try:
             created, touched, data, reissue = self.decode(values)
             session._adopt(data, created, touched, reissue)
+        except Exception as e:
+            load_failed(session, e, "session cookie", self.settings.scope)
 
     def reads(self, value: str) -> bool:
         """Whether ``value`` is a cookie this scope reads, valid or not."""

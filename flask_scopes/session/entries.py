@@ -65,11 +65,18 @@ class UserRefs:
         under a fallback key is still recognised.
     """
 
+    #: How many users' refs are remembered, so that the sessions of a user
+    #: seen again do not hash the user id again. ``0`` turns it off.
+    #:
+    #: .. versionadded:: 0.2
+    remembered = 4096
+
     def __init__(self, keys: t.Sequence[bytes]) -> None:
         self._keys = [
             hmac.new(key, USER_REF_PURPOSE, hashlib.sha256).digest()
             for key in (keys or (b"",))
         ]
+        self._seen: dict[str, tuple[str, ...]] = {}
 
     def ref(self, user_id: str, index: int = 0) -> str:
         """The user's ref under the current key, or the key at ``index``."""
@@ -78,13 +85,23 @@ class UserRefs:
 
     def all(self, user_id: str) -> list[str]:
         """The user's ref under every key, the current one first."""
-        return [self.ref(user_id, i) for i in range(len(self._keys))]
+        return list(self._all(user_id))
+
+    def _all(self, user_id: str) -> tuple[str, ...]:
+        refs = self._seen.get(user_id)
+        if refs is None:
+            refs = tuple(self.ref(user_id, i) for i in range(len(self._keys)))
+            if self.remembered:
+                if len(self._seen) >= self.remembered:
+                    self._seen.clear()
+                self._seen[user_id] = refs
+        return refs
 
     def matches(self, user_id: str, ref: str) -> bool:
         """Whether ``ref`` names the user under any of the keys, compared in
         constant time."""
         found = False
-        for candidate in self.all(user_id):
+        for candidate in self._all(user_id):
             found |= hmac.compare_digest(candidate, ref)
         return found
 

@@ -46,6 +46,23 @@ def loading(
     """
     try:
         yield
+    except Exception as e:
+        load_failed(session, e, what, scope)
+
+
+def load_failed(
+    session: ScopesSession, error: Exception, what: str, scope: str
+) -> None:
+    """What :func:`loading` does with an error raised while loading, for
+    the callers on the path of every request, which catch it themselves
+    rather than pay for a context manager.
+
+    :raises SessionStoreUnavailable: ``error``, when it is one.
+
+    .. versionadded:: 0.2
+    """
+    try:
+        raise error
     except SessionStoreUnavailable as e:
         # The client gets a bare 503: the log says which store and why.
         logger.error("%s", e, exc_info=e.original)

@@ -18,15 +18,15 @@ from ..errors import StoredSessionTooLarge
 from ..signals import send
 from ..signals import session_ended
 from ..signals import session_started
+from .decoded import DecodedEntries
 from .entries import binding
-from .entries import decode_entry
 from .entries import encode_entry
 from .entries import entry_name
 from .entries import marker_name
 from .entries import migration_name
 from .entries import new_id
 from .entries import NotAnIdCookie
-from .loading import loading
+from .loading import load_failed
 from .mapping import USER_KEY
 from .timing import entry_ttl
 from .timing import entry_window
@@ -120,14 +120,17 @@ class ServerSessions:
         self.check_times = check_times
         self.refresh_fraction = refresh_fraction
         self.tags = tags
+        self._decoded = DecodedEntries(tags)
 
     # -- loading -------------------------------------------------------------
 
     def load(self, values: list[str], session: ScopesSession) -> None:
         """Fill ``session`` from the entry the request's cookie names. A bad
         or unknown id leaves it empty and new; an outage raises."""
-        with loading(session, "session id cookie", self.settings.scope):
+        try:
             self._load(values, session)
+        except Exception as e:
+            load_failed(session, e, "session id cookie", self.settings.scope)
 
     def _load(self, values: list[str], session: ScopesSession) -> None:
         value = one_value(values)
@@ -154,7 +157,7 @@ class ServerSessions:
         settings = self.settings
         if len(raw) > settings.store_max_size:
             raise BadCookie(f"entry of {len(raw)} bytes", "oversized")
-        created, touched, data = decode_entry(raw, self.tags)
+        created, touched, data = self._decoded.decode(raw)
         now = int(self.clock())
         permanent = settings.permanent or bool(data.get("_permanent"))
         self.check_times(settings, created, touched, now, permanent)
