@@ -28,7 +28,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 import typing as t
 from pathlib import Path
 
@@ -36,21 +35,21 @@ import redis
 from flask import Flask
 from flask import session
 from redis.cluster import RedisCluster
-from werkzeug.test import EnvironBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test helpers, and flask_scopes from a checkout
+
+from wsgi_requests import add_views  # noqa: E402
+from wsgi_requests import environ_for  # noqa: E402
+from wsgi_requests import login_cookie  # noqa: E402
+from wsgi_requests import PAYLOAD  # noqa: E402
+from wsgi_requests import run  # noqa: E402
+from wsgi_requests import SECRET  # noqa: E402
 
 from flask_scopes import Scopes  # noqa: E402
 from flask_scopes import SessionStore  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 from tests.redis_topologies import LocalCluster  # noqa: E402
-
-SECRET = "benchmark-secret-key-0123456789abcdef"
-PAYLOAD = {
-    "csrf_token": "f3a1c9e0b2d44e55a6b7c8d9e0f1a2b3c4d5e6f7",
-    "cart": [{"sku": f"SKU-{i:04d}", "qty": i} for i in range(5)],
-}
 
 
 class Counting:
@@ -76,23 +75,7 @@ def make_app(client: t.Any) -> Flask:
     app.config.update(SECRET_KEY=SECRET, SCOPES_SESSION_STORE=client)
     Scopes(app)
 
-    @app.get("/read")
-    def read() -> str:
-        return str(session.get("csrf_token"))
-
-    @app.get("/write")
-    def write() -> str:
-        session["visits"] = session.get("visits", 0) + 1
-        return "ok"
-
-    @app.get("/untouched")
-    def untouched() -> str:
-        return "ok"
-
-    @app.get("/login")
-    def login() -> str:
-        session.update(PAYLOAD)
-        return "ok"
+    add_views(app, read_key="csrf_token")
 
     @app.get("/login-bound")
     def login_bound() -> str:
@@ -101,34 +84,6 @@ def make_app(client: t.Any) -> Flask:
         return "ok"
 
     return app
-
-
-def cookie_after(app: Flask, path: str) -> str:
-    test_client = app.test_client()
-    test_client.get(path)
-    found = test_client.get_cookie("session")
-    assert found is not None
-    return found.value
-
-
-def environ_for(path: str, cookie: str) -> dict[str, t.Any]:
-    builder = EnvironBuilder(path=path, headers={"Cookie": f"session={cookie}"})
-    return builder.get_environ()
-
-
-def start_response(status: str, headers: t.Any, exc_info: t.Any = None) -> t.Any:
-    return None
-
-
-def run(app: Flask, environ: dict[str, t.Any], number: int) -> float:
-    wsgi = app.wsgi_app
-    start = time.perf_counter()
-    for _ in range(number):
-        body = wsgi(environ.copy(), start_response)
-        for _chunk in body:
-            pass
-        getattr(body, "close", lambda: None)()
-    return (time.perf_counter() - start) / number
 
 
 def main() -> None:
@@ -156,8 +111,8 @@ def main() -> None:
             assert isinstance(store, SessionStore), name
         cookies = {
             name: {
-                "anonymous": cookie_after(app, "/login"),
-                "bound": cookie_after(app, "/login-bound"),
+                "anonymous": login_cookie(app, "/login"),
+                "bound": login_cookie(app, "/login-bound"),
             }
             for name, app in apps.items()
         }

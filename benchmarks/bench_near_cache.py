@@ -31,15 +31,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from bench_store import add_views  # noqa: E402
 from bench_store import CountingRedis  # noqa: E402
-from bench_store import environ_for  # noqa: E402
 from bench_store import flask_session_app  # noqa: E402
 from bench_store import floor_app  # noqa: E402
-from bench_store import login_cookie  # noqa: E402
 from bench_store import measure  # noqa: E402
-from bench_store import SECRET  # noqa: E402
 from delay_proxy import DelayProxy  # noqa: E402
+from wsgi_requests import add_views  # noqa: E402
+from wsgi_requests import environ_for  # noqa: E402
+from wsgi_requests import login_cookie  # noqa: E402
+from wsgi_requests import SECRET  # noqa: E402
 
 from flask_scopes import Scopes  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402

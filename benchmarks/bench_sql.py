@@ -23,32 +23,27 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 import typing as t
 import warnings
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
-from flask import session
 from flask_session.sqlalchemy import SqlAlchemySessionInterface
 from flask_sqlalchemy import SQLAlchemy
-from werkzeug.test import EnvironBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test helpers, and flask_scopes from a checkout
 
+from wsgi_requests import add_views  # noqa: E402
+from wsgi_requests import environ_for  # noqa: E402
+from wsgi_requests import login_cookie  # noqa: E402
+from wsgi_requests import run  # noqa: E402
+from wsgi_requests import SECRET  # noqa: E402
+
 from flask_scopes import Scopes  # noqa: E402
 from flask_scopes.stores.sql import metadata  # noqa: E402
 from tests.postgres_server import PostgresServer  # noqa: E402
-
-SECRET = "benchmark-secret-key-0123456789abcdef"
-PAYLOAD = {
-    "_user_id": "42",
-    "_fresh": True,
-    "csrf_token": "f3a1c9e0b2d44e55a6b7c8d9e0f1a2b3c4d5e6f7",
-    "cart": [{"sku": f"SKU-{i:04d}", "qty": i} for i in range(5)],
-}
 
 
 class Counter:
@@ -60,26 +55,6 @@ class Counter:
 
     def count(self, *args: t.Any) -> None:
         self.statements += 1
-
-
-def add_views(app: Flask) -> None:
-    @app.get("/read")
-    def read() -> str:
-        return str(session.get("_user_id"))
-
-    @app.get("/write")
-    def write() -> str:
-        session["visits"] = session.get("visits", 0) + 1
-        return "ok"
-
-    @app.get("/untouched")
-    def untouched() -> str:
-        return "ok"
-
-    @app.get("/login")
-    def login() -> str:
-        session.update(PAYLOAD)
-        return "ok"
 
 
 def scopes_app(url: str) -> tuple[Flask, Counter]:
@@ -106,35 +81,6 @@ def flask_session_app(url: str, refresh: bool = True) -> tuple[Flask, Counter]:
     add_views(app)
     with app.app_context():
         return app, Counter(db.engine)
-
-
-def login_cookie(app: Flask) -> str:
-    test_client = app.test_client()
-    test_client.get("/login")
-    found = test_client.get_cookie("session")
-    assert found is not None
-    return found.value
-
-
-def environ_for(path: str, cookie: str) -> dict[str, t.Any]:
-    return EnvironBuilder(
-        path=path, headers={"Cookie": f"session={cookie}"}
-    ).get_environ()
-
-
-def start_response(status: str, headers: t.Any, exc_info: t.Any = None) -> t.Any:
-    return None
-
-
-def run(app: Flask, environ: dict[str, t.Any], number: int) -> float:
-    wsgi = app.wsgi_app
-    start = time.perf_counter()
-    for _ in range(number):
-        body = wsgi(environ.copy(), start_response)
-        for _chunk in body:
-            pass
-        getattr(body, "close", lambda: None)()
-    return (time.perf_counter() - start) / number
 
 
 def compare(label: str, url: str, rounds: int, number: int) -> None:

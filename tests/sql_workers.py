@@ -13,6 +13,8 @@ from flask_scopes import Scopes
 from flask_scopes.stores import open_store
 from flask_scopes.stores import SQLOptions
 
+from .helpers import add_sign_in_views
+
 SECRET = "sql-race-secret"
 
 
@@ -26,20 +28,7 @@ def make_app(url: str) -> Flask:
     )
     Scopes().init_app(app)
 
-    @app.get("/login/<user>")
-    def login(user: str) -> str:
-        session.bind_user(user)  # type: ignore[attr-defined]
-        session["user"] = user
-        return "ok"
-
-    @app.get("/user")
-    def user() -> str:
-        return str(session.get("user"))
-
-    @app.get("/logout")
-    def logout() -> str:
-        session.clear()
-        return "ok"
+    add_sign_in_views(app)
 
     @app.get("/touch/<int:n>")
     def touch(n: int) -> str:

@@ -28,6 +28,7 @@ from flask_scopes.stores.sql import sessions
 from flask_scopes.stores.sql import SQLSessionStore
 
 from . import sql_workers
+from .helpers import add_sign_in_views as add_routes
 from .postgres_server import postgres_url as postgres_url
 from .redis_server import free_port
 
@@ -52,22 +53,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(sa.text("DROP TABLE IF EXISTS scopes_sessions, my_sessions"))
     engine.dispose()
     return url
-
-
-def add_routes(app: Flask) -> Flask:
-    from flask import session
-
-    @app.get("/login/<user>")
-    def login(user: str) -> str:
-        session.bind_user(user)  # type: ignore[attr-defined]
-        session["user"] = user
-        return "ok"
-
-    @app.get("/user")
-    def user() -> str:
-        return str(session.get("user"))
-
-    return app
 
 
 def rows(url: str, table: str = "scopes_sessions") -> list[t.Any]:
