@@ -35,7 +35,7 @@ def one_value(values: list[str]) -> str:
 def vary_cookie(response: Response) -> None:
     """Add ``Cookie`` to the response's ``Vary`` header, once."""
     headers = response.headers
-    values = headers.getlist("Vary")
+    values = [value for key, value in headers if key.lower() == "vary"]
     if not values:
         headers.add("Vary", "Cookie")
         return

@@ -7,10 +7,12 @@ header is the format version followed by ``t`` when the body is tagged and
 from __future__ import annotations
 
 import binascii
-import marshal
 import typing as t
 import zlib
 
+from .copies import hand_out
+from .copies import Plan
+from .copies import plan
 from .encoding import b64encode
 from .encoding import BadCookie
 from .encoding import decompress
@@ -19,7 +21,6 @@ from .encoding import PayloadTooLarge
 from .signing import KeyRing
 from .tagged import BUILTIN
 from .tagged import dumps
-from .tagged import is_immutable
 from .tagged import loads
 from .tagged import Tags
 
@@ -31,10 +32,6 @@ HEADERS = {
     "1tz": (True, True),
 }
 _HEADER_BYTES = {key.encode("ascii"): value for key, value in HEADERS.items()}
-
-
-#: How remembered bytes are read back.
-_MARSHAL, _PLAIN, _TAGGED = 0, 1, 2
 
 
 class CookieCodec(t.Protocol):
@@ -81,19 +78,19 @@ class SessionCodec:
     #: with what they decode to, so that the same value seen again (every
     #: request that only reads the session sends the cookie unchanged) is
     #: not verified, base64-decoded or inflated again. A session whose keys
-    #: are str and whose values are all immutable (str, int, float, bool,
-    #: None, bytes, datetime, UUID, Markup, and tuples of those) is
-    #: remembered as a mapping, of which a shallow copy is handed out each
-    #: time. Any other session (lists, dicts) is remembered as bytes that
-    #: are read again into new objects each time, so that no request can
-    #: change what another one reads: its verified JSON, or, once it was
-    #: decoded and holds only plain JSON values, a :mod:`marshal` copy of
-    #: what it decoded to, which reads back faster. Those bytes are kept
-    #: only when the JSON is no longer than ``max_length``, which bounds
-    #: the memory. ``0`` turns it off.
+    #: are str and whose values are immutable (str, int, float, bool, None,
+    #: bytes, datetime, UUID, Markup, and tuples of those), or lists and
+    #: dicts of such values, is remembered as a mapping, of which each
+    #: request gets a copy with new lists and dicts
+    #: (:mod:`flask_scopes.codecs.copies`), so that no request can change
+    #: what another one reads. Any other session is remembered as its
+    #: verified JSON, parsed again each time. A session holding lists or
+    #: dicts is remembered only when its JSON is no longer than
+    #: ``max_length``, which bounds the memory. ``0`` turns it off.
     #:
     #: .. versionchanged:: 0.2
-    #:     Sessions holding lists and dicts are remembered too.
+    #:     Sessions holding lists and dicts are remembered too, and copied
+    #:     by a plan made from their shape.
     remembered = 1024
 
     def __init__(
@@ -107,9 +104,10 @@ class SessionCodec:
         self.max_length = max_length
         self.max_inflated = max_inflated
         self.tags = tags
-        self._seen: dict[str, tuple[int, int, dict[str, t.Any], int]] = {}
-        #: value -> (created, touched, bytes, how to read them, key index).
-        self._seen_bytes: dict[str, tuple[int, int, bytes, int, int]] = {}
+        #: value -> (created, touched, data, how to copy it, key index).
+        self._seen: dict[str, tuple[int, int, dict[str, t.Any], Plan, int]] = {}
+        #: value -> (created, touched, JSON, whether tagged, key index).
+        self._seen_bytes: dict[str, tuple[int, int, bytes, bool, int]] = {}
 
     def _remember(
         self,
@@ -120,52 +118,25 @@ class SessionCodec:
         index: int,
         raw: bytes,
         tagged: bool,
-        decoded: bool,
     ) -> None:
         if not self.remembered:
             return
-        # As a mapping, only what decodes to the very same values: a key
-        # that is not a str (stored as JSON writes it) or a value of a
-        # subclass is kept as bytes instead.
-        for key, item in dict.items(data):
-            if type(key) is not str or not is_immutable(item):
-                self._remember_bytes(
-                    value, created, touched, data, index, raw, tagged, decoded
-                )
-                return
-        seen = self._seen
-        if len(seen) >= self.remembered:
-            seen.clear()
-        seen[value] = (created, touched, dict(dict.items(data)), index)
-
-    def _remember_bytes(
-        self,
-        value: str,
-        created: int,
-        touched: int,
-        data: dict[str, t.Any],
-        index: int,
-        raw: bytes,
-        tagged: bool,
-        decoded: bool,
-    ) -> None:
+        # Only what decodes to the very same values: a key that is not a
+        # str (stored as JSON writes it) or a value of a subclass is kept
+        # as bytes instead, and planned once it was decoded.
+        steps = plan(data)
+        if steps is not None and (not steps or len(raw) <= self.max_length):
+            seen = self._seen
+            if len(seen) >= self.remembered:
+                seen.clear()
+            seen[value] = (created, touched, hand_out(data, steps), steps, index)
+            return
         if len(raw) > self.max_length:
             return
-        if decoded and not tagged:
-            # Just parsed from plain JSON: every object is of an exact type
-            # marshal keeps as it is, and marshal reads them back faster
-            # than JSON is parsed. These bytes are made here, from data
-            # verified here, and never leave the process.
-            try:
-                blob, how = marshal.dumps(data), _MARSHAL
-            except ValueError:  # nested deeper than marshal goes
-                blob, how = raw, _PLAIN
-        else:
-            blob, how = raw, _TAGGED if tagged else _PLAIN
-        seen = self._seen_bytes
-        if len(seen) >= self.remembered:
-            seen.clear()
-        seen[value] = (created, touched, blob, how, index)
+        seen_bytes = self._seen_bytes
+        if len(seen_bytes) >= self.remembered:
+            seen_bytes.clear()
+        seen_bytes[value] = (created, touched, raw, tagged, index)
 
     def encode(self, created: int, touched: int, data: dict[str, t.Any]) -> str:
         raw, tagged = dumps(created, touched, data, self.tags)
@@ -179,7 +150,7 @@ class SessionCodec:
                 body = packed
                 header += "z"
         value = self.keys.sign(f"{header}.{b64encode(body)}")
-        self._remember(value, created, touched, data, 0, raw, tagged, False)
+        self._remember(value, created, touched, data, 0, raw, tagged)
         return value
 
     def is_own(self, value: str) -> bool:
@@ -195,19 +166,17 @@ class SessionCodec:
         """
         seen = self._seen.get(value)
         if seen is not None:
-            created, touched, data, index = seen
-            return created, touched, data.copy(), index
+            created, touched, kept, steps, index = seen
+            if steps:
+                return created, touched, hand_out(kept, steps), index
+            return created, touched, kept.copy(), index
         known = self._seen_bytes.get(value)
         if known is not None:
-            created, touched, blob, how, index = known
-            if how == _MARSHAL:
-                return created, touched, marshal.loads(blob), index
-            created, touched, data = loads(blob, how == _TAGGED, self.tags)
-            if how == _PLAIN:
-                # Read back faster from now on.
-                self._remember_bytes(
-                    value, created, touched, data, index, blob, False, True
-                )
+            created, touched, raw, tagged, index = known
+            created, touched, data = loads(raw, tagged, self.tags)
+            if not tagged and plan(data) is not None:
+                # Copied rather than parsed from now on.
+                self._remember(value, created, touched, data, index, raw, False)
             return created, touched, data, index
         if len(value) > self.max_length:
             raise BadCookie(
@@ -226,5 +195,5 @@ class SessionCodec:
         if compressed:
             raw = decompress(raw, self.max_inflated)
         created, touched, data = loads(raw, tagged, self.tags)
-        self._remember(value, created, touched, data, index, raw, tagged, True)
+        self._remember(value, created, touched, data, index, raw, tagged)
         return created, touched, data, index

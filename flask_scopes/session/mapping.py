@@ -156,7 +156,10 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
     ) -> None:
         """Take what a valid cookie or store entry held: the data, not
         counted as a write, and its timestamps."""
-        self._fill(data)
+        if FLASHES_KEY in data:
+            self._fill(data)
+        else:
+            dict.update(self, data)
         self.new = False
         self.created = created
         self.touched = touched
@@ -191,11 +194,18 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
 
     @accessed.setter
     def accessed(self, value: bool) -> None:
+        # On the path of every request that uses the session: Flask sets it
+        # on each access through flask.session. Loading is inlined.
         self._accessed = value
-        if value and self._loader is not None:
-            self._load()
+        if value:
+            loader = self._loader
+            if loader is not None:
+                self._loader = None
+                loader(self)
 
     # -- reading ---------------------------------------------------------------
+
+    # The three readers below inline _load(), being the most used.
 
     def __getitem__(self, key: str) -> t.Any:
         if key == FLASHES_KEY:
@@ -203,20 +213,26 @@ class ScopesSession(dict[str, t.Any], SessionMixin):
             if found is None:
                 raise KeyError(key)
             return found
-        self._load()
+        self._accessed = True
+        if self._loader is not None:
+            self._load()
         return dict.__getitem__(self, key)
 
     def get(self, key: str, default: t.Any = None) -> t.Any:
         if key == FLASHES_KEY:
             found = self._flash().get()
             return default if found is None else found
-        self._load()
+        self._accessed = True
+        if self._loader is not None:
+            self._load()
         return dict.get(self, key, default)
 
     def __contains__(self, key: object) -> bool:
         if key == FLASHES_KEY:
             return self._flash().pending()
-        self._load()
+        self._accessed = True
+        if self._loader is not None:
+            self._load()
         return dict.__contains__(self, key)
 
     def __len__(self) -> int:

@@ -121,6 +121,14 @@ class ServerSessions:
         self.refresh_fraction = refresh_fraction
         self.tags = tags
         self._decoded = DecodedEntries(tags)
+        #: id cookie -> what :meth:`_name` found in it.
+        self._named: dict[str, tuple[str, str | None, int, str]] = {}
+        #: How old an entry may be before a read refreshes it, in seconds:
+        #: for a browser-lifetime session, then for a permanent one.
+        self._refresh_after = tuple(
+            entry_window(settings, permanent) * refresh_fraction
+            for permanent in (False, True)
+        )
 
     # -- loading -------------------------------------------------------------
 
@@ -133,15 +141,19 @@ class ServerSessions:
             load_failed(session, e, "session id cookie", self.settings.scope)
 
     def _load(self, values: list[str], session: ScopesSession) -> None:
-        value = one_value(values)
-        try:
-            sid, uref, index = self.ids.load(value)
-        except NotAnIdCookie:
-            if self.cookies is not None and self.cookies.reads(value):
-                self._migrate(values, session)
-                return
-            raise
-        name = entry_name(sid, uref)
+        # On the path of every request that reads a stored session: one
+        # function, with what the cookie names remembered by _name().
+        value = values[0] if len(values) == 1 else one_value(values)
+        named = self._named.get(value)
+        if named is None:
+            try:
+                named = self._name(value)
+            except NotAnIdCookie:
+                if self.cookies is not None and self.cookies.reads(value):
+                    self._migrate(values, session)
+                    return
+                raise
+        sid, uref, index, name = named
         revocations = self.revocations
         marker: bytes | None = None
         if uref is not None and revocations is not None:
@@ -163,22 +175,37 @@ class ServerSessions:
         self.check_times(settings, created, touched, now, permanent)
         if not permanent and now - touched > settings.store_ttl:
             raise SessionEnded("past SCOPES_SESSION_STORE_TTL")
-        bound = binding(data)
-        if (bound is None) != (uref is None) or (
-            bound is not None
-            and uref is not None
-            and not self.refs.matches(bound[0], uref)
-        ):
-            raise BadCookie("the id cookie and the entry name different users")
-        if bound is not None and revocations is not None:
-            if revocations.is_revoked(bound[1], marker):
-                raise SessionEnded("the session's user was revoked", "revoked")
-        window = entry_window(settings, permanent)
-        refresh = now - touched >= window * self.refresh_fraction
+        if uref is not None or USER_KEY in data:
+            bound = binding(data)
+            if (bound is None) != (uref is None) or (
+                bound is not None
+                and uref is not None
+                and not self.refs.matches(bound[0], uref)
+            ):
+                raise BadCookie("the id cookie and the entry name different users")
+            if bound is not None and revocations is not None:
+                if revocations.is_revoked(bound[1], marker):
+                    raise SessionEnded("the session's user was revoked", "revoked")
+        refresh = now - touched >= self._refresh_after[permanent]
         session._adopt(data, created, touched, index > 0 or refresh)
         session.sid = sid
         session.store_entry = name
         session.resend_cookie = index > 0
+
+    def _name(self, value: str) -> tuple[str, str | None, int, str]:
+        """The id, user ref, key index and entry name an id cookie carries,
+        remembered for as many cookies as the ids are.
+
+        :raises BadCookie: The cookie was refused.
+        """
+        sid, uref, index = self.ids.load(value)
+        named = sid, uref, index, entry_name(sid, uref)
+        known = self._named
+        if len(known) >= self.ids.remembered:
+            known.clear()
+        if self.ids.remembered:
+            known[value] = named
+        return named
 
     def _migrate(self, values: list[str], session: ScopesSession) -> None:
         """Take over a cookie session from before the store was configured,
@@ -210,7 +237,14 @@ class ServerSessions:
     def save(self, session: ScopesSession, response: Response) -> None:
         """Write, refresh or delete the entry and the cookie as the request
         left the session."""
-        if session.unsaveable:
+        if session.unsaveable or not (
+            session.modified
+            or session.reissue
+            or session.regenerated
+            or not dict.__len__(session)
+        ):
+            # Unchanged and not empty (the case of every request that only
+            # reads a session): nothing to write.
             return
         policy = self.policy
         old = session.store_entry

@@ -39,11 +39,11 @@ from .redis_store import RedisSessionStore
 from .tracking import apply_invalidation
 from .tracking import keep
 from .tracking import listen
+from .tracking import lookup
+from .tracking import MISSING
 from .tracking import NearCacheUnsupported as NearCacheUnsupported
 from .tracking import open_tracking
 from .tracking import tracking_pool
-
-_MISSING: t.Any = object()
 
 
 class NearCachedStore(SessionStore):
@@ -87,6 +87,8 @@ class NearCachedStore(SessionStore):
         self._encoding = str(pool.connection_kwargs.get("encoding", "utf-8"))
         #: key -> (bytes or None when missing, monotonic expiry or inf).
         self._entries: OrderedDict[bytes, tuple[bytes | None, float]] = OrderedDict()
+        #: entry name -> key.
+        self._keys: dict[str, bytes] = {}
         #: Counts hits, misses and resets, for tests and benchmarks.
         self.stats = {"hits": 0, "misses": 0, "resets": 0}
         self._pid = -1
@@ -118,25 +120,51 @@ class NearCachedStore(SessionStore):
         return self.inner.key(name)
 
     def get(self, name: str) -> bytes | None:
-        key = self.inner.key(name).encode(self._encoding)
+        # The path of every cached read: _poll() and _lookup() inlined.
+        key = self._keys.get(name) or self._key(name)
         if self._pid != os.getpid():
             self._after_fork()
         with self._lock:
-            if self._poll():
-                found = self._lookup(key)
-                if found is not _MISSING:
-                    self.stats["hits"] += 1
-                    return found  # type: ignore[no-any-return]
+            ready = self._ready
+            if ready:
+                try:
+                    # Anything to read (an invalidation, a closed connection)
+                    # is left to _poll(), which polls again.
+                    ready = not self._poller.poll(0) or self._poll()
+                except (OSError, ValueError):
+                    self._reset()
+                    ready = False
+            if ready:
+                entries = self._entries
+                found = entries.get(key)
+                if found is not None:
+                    if found[1] > time.monotonic():
+                        entries.move_to_end(key)
+                        self.stats["hits"] += 1
+                        return found[0]
+                    del entries[key]
         return self._read([key], (name,))[0]
 
+    def _key(self, name: str) -> bytes:
+        """The Redis key of an entry, remembered for as many names as the
+        cache keeps entries, unless the store's prefix is a callable."""
+        key = self.inner.key(name).encode(self._encoding)
+        if self.inner._prefix is None:
+            return key
+        keys = self._keys
+        if len(keys) >= self.size:
+            keys.clear()
+        keys[name] = key
+        return key
+
     def get_many(self, *names: str) -> list[bytes | None]:
-        keys = [self.inner.key(name).encode(self._encoding) for name in names]
+        keys = [self._keys.get(name) or self._key(name) for name in names]
         if self._pid != os.getpid():
             self._after_fork()
         with self._lock:
             if self._poll():
-                found = [self._lookup(key) for key in keys]
-                if _MISSING not in found:
+                found = [lookup(self._entries, key) for key in keys]
+                if MISSING not in found:
                     self.stats["hits"] += 1
                     return found
         return self._read(keys, names)
@@ -207,7 +235,7 @@ class NearCachedStore(SessionStore):
         :returns: Whether the command found what it needed (``SET`` with
             ``NX`` or ``XX``, ``DEL``).
         """
-        key = self.inner.key(name).encode(self._encoding)
+        key = self._keys.get(name) or self._key(name)
         self._forget(key)
         kept = False
         try:
@@ -265,9 +293,8 @@ class NearCachedStore(SessionStore):
                 return done, False
         with self._lock:
             if self._ready and self._seq == seq:
-                self._keep(
-                    [key], [value if type(value) is bytes else None], [ttl], started
-                )
+                value = value if type(value) is bytes else None
+                keep(self, [key], [value], [ttl], started)
                 return done, True
         return done, False
 
@@ -275,18 +302,6 @@ class NearCachedStore(SessionStore):
         with self._lock:
             self._seq += 1
             self._entries.pop(key, None)
-
-    def _lookup(self, key: bytes) -> t.Any:
-        entries = self._entries
-        found = entries.get(key)
-        if found is None:
-            return _MISSING
-        value, expires = found
-        if expires <= time.monotonic():
-            del entries[key]
-            return _MISSING
-        entries.move_to_end(key)
-        return value
 
     def _poll(self) -> bool:
         """Apply the invalidations that arrived, without waiting. Whether
@@ -312,17 +327,14 @@ class NearCachedStore(SessionStore):
         if self._inv_fd in fds:
             try:
                 while True:
-                    self._apply(inv.read_response())
+                    self._seq += 1
+                    apply_invalidation(self._entries, inv.read_response())
                     if not inv.can_read(0):
                         break
             except Exception:
                 self._reset()
                 return False
         return True
-
-    def _apply(self, message: t.Any) -> None:
-        self._seq += 1
-        apply_invalidation(self._entries, message)
 
     def _reset(self, count: bool = True) -> None:
         """Drop everything and stop serving until tracking is on again.
@@ -386,17 +398,8 @@ class NearCachedStore(SessionStore):
             # An invalidation applied meanwhile may be about these keys and
             # older than the reply: keep nothing then.
             if self._ready and self._seq == seq:
-                self._keep(keys, result, ttls, started)
+                keep(self, keys, result, ttls, started)
         return result
-
-    def _keep(
-        self,
-        keys: list[bytes],
-        values: list[bytes | None],
-        ttls: list[t.Any],
-        started: float,
-    ) -> None:
-        keep(self._entries, self.size, self.max_entry_size, keys, values, ttls, started)
 
     def _connect(self) -> t.Any:
         """Open the invalidation connection, subscribe it, and turn

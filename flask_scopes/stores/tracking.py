@@ -112,16 +112,20 @@ def apply_invalidation(entries: Entries, message: t.Any) -> None:
 
 
 def keep(
-    entries: Entries,
-    size: int,
-    max_entry_size: int,
+    store: t.Any,
     keys: list[bytes],
     values: list[bytes | None],
     ttls: list[t.Any],
     started: float,
 ) -> None:
     """Keep what a read returned, with the expiry its ``PTTL`` gave, and
-    drop the least recently used entries past ``size``."""
+    drop the least recently used entries past the store's ``size``.
+
+    :param store: The near cache: its entries, ``size`` and
+        ``max_entry_size``.
+    """
+    entries: Entries = store._entries
+    size, max_entry_size = store.size, store.max_entry_size
     for key, value, ttl in zip(keys, values, ttls, strict=True):
         if value is not None and len(value) > max_entry_size:
             continue
@@ -135,6 +139,24 @@ def keep(
         entries.move_to_end(key)
     while len(entries) > size:
         entries.popitem(last=False)
+
+
+#: What :func:`lookup` gives for a key that is not cached.
+MISSING: t.Any = object()
+
+
+def lookup(entries: Entries, key: bytes) -> t.Any:
+    """The cached value of ``key`` (``None`` for a key known to be missing),
+    or :data:`MISSING`."""
+    found = entries.get(key)
+    if found is None:
+        return MISSING
+    value, expires = found
+    if expires <= time.monotonic():
+        del entries[key]
+        return MISSING
+    entries.move_to_end(key)
+    return value
 
 
 def listen(ref: weakref.ref[t.Any]) -> None:
