@@ -35,10 +35,13 @@ def one_value(values: list[str]) -> str:
 def vary_cookie(response: Response) -> None:
     """Add ``Cookie`` to the response's ``Vary`` header, once."""
     headers = response.headers
-    values = [value for key, value in headers if key.lower() == "vary"]
-    if not values:
+    for key, _ in headers:
+        if key.lower() == "vary":
+            break
+    else:
         headers.add("Vary", "Cookie")
         return
+    values = headers.getlist("Vary")
     parts = [part.strip() for value in values for part in value.split(",")]
     if "cookie" not in {part.lower() for part in parts}:
         headers["Vary"] = ", ".join([*filter(None, parts), "Cookie"])

@@ -251,7 +251,7 @@ def _inspect_stored(
     )
     session = ScopesSession()
     try:
-        server._load([value], session)
+        server.load([value], session, strict=True)
     except BadCookie as e:
         report["reason"] = str(e)
         _sizes(runtime, value, None, int(interface.clock()), report)

@@ -262,17 +262,34 @@ class ScopesSessionInterface(SessionInterface):
             request = current_request._get_current_object()  # type: ignore[attr-defined]
             for named in opened(request).values():
                 self.save_named(app, named, response)
-        if not isinstance(session, ScopesSession) or not session.loaded:
+        # The session's exact type is checked first: isinstance() against
+        # an abstract base class costs more than the rest of a read's save.
+        kind = type(session)
+        if kind is not ScopesSession and not isinstance(session, ScopesSession):
             return
-        if self._outage_seen(session, response):
+        scoped: ScopesSession = session  # type: ignore[assignment]
+        if (
+            kind is ScopesSession
+            and scoped.store_entry is not None
+            and not (scoped.modified or scoped.reissue or scoped.regenerated)
+            and scoped.loaded
+            and dict.__len__(scoped)
+        ):
+            # A stored session the request only read: nothing to write.
+            return
+        if not scoped.loaded:
+            return
+        if scoped.store_error is not None and self._outage_seen(scoped, response):
             return
         scope = runtime.session
-        if isinstance(session, NullScopesSession) or scope.cookies is None:
+        if scope.cookies is None or (
+            kind is not ScopesSession and isinstance(scoped, NullScopesSession)
+        ):
             return
         if scope.server is None:
-            self.save_cookie(app, runtime, session, response)
+            self.save_cookie(app, runtime, scoped, response)
             return
-        self.save_server(scope, session, response)
+        self.save_server(scope, scoped, response)
 
     def _outage_seen(self, session: ScopesSession, response: Response) -> bool:
         """Whether loading ``session`` met a store outage. Where Flask

@@ -56,7 +56,7 @@ def test_untagged_and_immutable_entries_are_remembered(data: dict[str, t.Any]) -
     decoded = DecodedEntries()
     raw = encode_entry(1, 2, data)
     decoded.decode(raw)
-    remembered = raw in decoded._seen
+    remembered = raw in decoded.seen
     assert remembered is (raw[:3] == b"[1," or "pair" not in data)
 
 
@@ -74,7 +74,7 @@ def test_refused_entries_are_refused_each_time() -> None:
     for _ in range(2):
         with pytest.raises(BadCookie):
             decoded.decode(b'{"not": "an entry"}')
-    assert decoded._seen == {}
+    assert decoded.seen == {}
 
 
 @pytest.mark.parametrize("remembered", [0, 1, 3])
@@ -83,7 +83,7 @@ def test_remembering_is_bounded(remembered: int) -> None:
     decoded.remembered = remembered
     for n in range(10):
         assert decoded.decode(encode_entry(1, 2, {"n": n}))[2] == {"n": n}
-        assert len(decoded._seen) <= remembered
+        assert len(decoded.seen) <= remembered
 
 
 def test_long_entries_are_not_remembered() -> None:
@@ -91,7 +91,7 @@ def test_long_entries_are_not_remembered() -> None:
     raw = encode_entry(1, 2, {"v": "x" * 100})
     decoded.max_length = len(raw) - 1
     assert decoded.decode(raw)[2] == {"v": "x" * 100}
-    assert decoded._seen == {}
+    assert decoded.seen == {}
 
 
 @pytest.mark.parametrize("remembered", [0, 1, 4096])

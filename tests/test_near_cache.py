@@ -4,8 +4,11 @@ that can't invalidate gets one."""
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 import typing as t
+import warnings
 
 import pytest
 from cachelib import FileSystemCache
@@ -195,6 +198,66 @@ def test_the_cache_is_bounded(redis_server: RedisServer) -> None:
         assert cached.key("big").encode() not in cached._entries
     finally:
         cached.close()
+
+
+def test_a_forked_child_starts_empty(
+    stores: tuple[NearCachedStore, RedisSessionStore],
+) -> None:
+    cached, other = stores
+    other.set("a", b"one", 100)
+    assert cached.get("a") == b"one"
+    assert cached._ready and cached._entries
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # a threaded fork
+        pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            # Python's fork hook emptied the cache and dropped the parent's
+            # connections; the child reads the server, then tracks itself.
+            empty = not cached._entries and not cached._ready
+            other.set("a", b"two", 100)
+            fresh = cached.get("a") == b"two"
+            other.set("a", b"three", 100)
+            deadline = time.monotonic() + 5
+            while cached.get("a") != b"three" and time.monotonic() < deadline:
+                time.sleep(0.005)
+            code = 0 if empty and fresh and cached.get("a") == b"three" else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The parent's connections were left alone, and still invalidate.
+    eventually(lambda: cached.get("a"), b"three")
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_the_process_id_is_checked_on_each_read_when_asked(
+    redis_server: RedisServer, check: bool
+) -> None:
+    class Store(NearCachedStore):
+        check_pid_each_read = check
+
+    store = RedisSessionStore(RedisCache(redis_server.client()))
+    cached = Store(store, 10)
+    try:
+        store.set("a", b"one", 100)
+        assert cached.get("a") == b"one"
+        # As a fork that ran no hooks leaves it: another process id.
+        cached._pid = -1
+        misses = cached.stats["misses"]
+        assert cached.get("a") == b"one"
+        assert cached.stats["misses"] == misses + check
+        assert (cached._pid == os.getpid()) is check
+    finally:
+        cached.close()
+
+
+def test_the_process_id_is_checked_under_uwsgi_only(redis_server: RedisServer) -> None:
+    store = RedisSessionStore(RedisCache(redis_server.client()))
+    cached = NearCachedStore(store, 10)
+    cached.close()
+    assert cached._check_pid is ("uwsgi" in sys.modules)
 
 
 def test_one_near_cache_per_store_and_size(redis_server: RedisServer) -> None:

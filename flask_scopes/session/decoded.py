@@ -51,15 +51,16 @@ class DecodedEntries:
 
     def __init__(self, tags: Tags = BUILTIN) -> None:
         self.tags = tags
-        #: entry -> (created, touched, what to copy, how to copy it).
-        self._seen: dict[bytes, tuple[int, int, dict[str, t.Any], Plan]] = {}
+        #: entry -> (created, touched, what to copy, how to copy it): read
+        #: directly by the server mode, on the path of every request.
+        self.seen: dict[bytes, tuple[int, int, dict[str, t.Any], Plan]] = {}
 
     def decode(self, raw: bytes) -> tuple[int, int, dict[str, t.Any]]:
         """The entry's creation time, last write time and data.
 
         :raises BadCookie: Why the entry was refused.
         """
-        seen = self._seen.get(raw)
+        seen = self.seen.get(raw)
         if seen is not None:
             created, touched, kept, steps = seen
             if steps:
@@ -69,7 +70,7 @@ class DecodedEntries:
         if self.remembered and len(raw) <= self.max_length:
             planned = plan(data)
             if planned is not None:
-                seen_all = self._seen
+                seen_all = self.seen
                 if len(seen_all) >= self.remembered:
                     seen_all.clear()
                 seen_all[raw] = (created, touched, hand_out(data, planned), planned)

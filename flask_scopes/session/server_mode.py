@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import typing as t
 
+from ..codecs.copies import hand_out
 from ..codecs.encoding import BadCookie
 from ..codecs.tagged import BUILTIN
 from ..codecs.tagged import largest_keys
@@ -27,7 +28,9 @@ from .entries import migration_name
 from .entries import new_id
 from .entries import NotAnIdCookie
 from .loading import load_failed
+from .mapping import FLASHES_KEY
 from .mapping import USER_KEY
+from .recent import RecentLoads
 from .timing import entry_ttl
 from .timing import entry_window
 from .timing import SessionEnded
@@ -129,68 +132,125 @@ class ServerSessions:
             entry_window(settings, permanent) * refresh_fraction
             for permanent in (False, True)
         )
+        self._recent = RecentLoads(
+            settings, check_times, self._decoded, self._refresh_after
+        )
 
     # -- loading -------------------------------------------------------------
 
-    def load(self, values: list[str], session: ScopesSession) -> None:
+    def load(
+        self, values: list[str], session: ScopesSession, strict: bool = False
+    ) -> None:
         """Fill ``session`` from the entry the request's cookie names. A bad
-        or unknown id leaves it empty and new; an outage raises."""
-        try:
-            self._load(values, session)
-        except Exception as e:
-            load_failed(session, e, "session id cookie", self.settings.scope)
+        or unknown id leaves it empty and new; an outage raises.
 
-    def _load(self, values: list[str], session: ScopesSession) -> None:
-        # On the path of every request that reads a stored session: one
-        # function, with what the cookie names remembered by _name().
-        value = values[0] if len(values) == 1 else one_value(values)
-        named = self._named.get(value)
-        if named is None:
-            try:
-                named = self._name(value)
-            except NotAnIdCookie:
-                if self.cookies is not None and self.cookies.reads(value):
-                    self._migrate(values, session)
-                    return
-                raise
-        sid, uref, index, name = named
-        revocations = self.revocations
-        marker: bytes | None = None
-        if uref is not None and revocations is not None:
-            if revocations.store is self.store:
-                raw, marker = self.store.get_many(name, marker_name(uref))
+        :param strict: Raise why the session was not loaded instead (for
+            :mod:`flask_scopes.inspection`).
+        """
+        # On the path of every request that reads a stored session, so one
+        # function: what an id cookie names is remembered (_name), and so is
+        # what an entry decodes to (DecodedEntries), as a copy and a plan.
+        try:
+            value = values[0] if len(values) == 1 else one_value(values)
+            named = self._named.get(value)
+            if named is None:
+                try:
+                    named = self._name(value)
+                except NotAnIdCookie:
+                    if self.cookies is not None and self.cookies.reads(value):
+                        self._migrate(values, session)
+                        return
+                    raise
+            sid, uref, index, name = named
+            revocations = self.revocations
+            marker: bytes | None = None
+            if uref is not None and revocations is not None:
+                if revocations.store is self.store:
+                    raw, marker = self.store.get_many(name, marker_name(uref))
+                else:
+                    raw = self.store.get(name)
+                    marker = revocations.store.get(marker_name(uref))
             else:
                 raw = self.store.get(name)
-                marker = revocations.store.get(marker_name(uref))
-        else:
-            raw = self.store.get(name)
-        if raw is None:
-            raise SessionEnded("unknown or expired session id")
-        settings = self.settings
-        if len(raw) > settings.store_max_size:
-            raise BadCookie(f"entry of {len(raw)} bytes", "oversized")
-        created, touched, data = self._decoded.decode(raw)
-        now = int(self.clock())
-        permanent = settings.permanent or bool(data.get("_permanent"))
-        self.check_times(settings, created, touched, now, permanent)
-        if not permanent and now - touched > settings.store_ttl:
-            raise SessionEnded("past SCOPES_SESSION_STORE_TTL")
-        if uref is not None or USER_KEY in data:
-            bound = binding(data)
-            if (bound is None) != (uref is None) or (
-                bound is not None
-                and uref is not None
-                and not self.refs.matches(bound[0], uref)
+            recent = self._recent.loads.get(value)
+            if (
+                recent is not None
+                and (recent[0] is raw or recent[0] == raw)
+                and recent[1] == marker
             ):
-                raise BadCookie("the id cookie and the entry name different users")
-            if bound is not None and revocations is not None:
-                if revocations.is_revoked(bound[1], marker):
-                    raise SessionEnded("the session's user was revoked", "revoked")
-        refresh = now - touched >= self._refresh_after[permanent]
-        session._adopt(data, created, touched, index > 0 or refresh)
-        session.sid = sid
-        session.store_entry = name
-        session.resend_cookie = index > 0
+                # The entry this cookie last loaded, unchanged: only the
+                # time is checked again.
+                _, _, created, touched, kept, steps, first, last, refresh = recent
+                now = int(self.clock())
+                if first <= now <= last:
+                    dict.update(session, kept)
+                    for key, copier in steps:
+                        dict.__setitem__(session, key, copier(kept[key]))
+                    session.new = False
+                    session.created = created
+                    session.touched = touched
+                    if index or now >= refresh:
+                        session.reissue = True
+                    session.sid = sid
+                    session.store_entry = name
+                    session.resend_cookie = index > 0
+                    return
+            if raw is None:
+                raise SessionEnded("unknown or expired session id")
+            settings = self.settings
+            seen = self._decoded.seen.get(raw)
+            if seen is not None:
+                created, touched, kept, steps = seen
+                data = hand_out(kept, steps) if steps else kept.copy()
+            else:
+                if len(raw) > settings.store_max_size:
+                    raise BadCookie(f"entry of {len(raw)} bytes", "oversized")
+                created, touched, data = self._decoded.decode(raw)
+            now = int(self.clock())
+            permanent = settings.permanent or bool(data.get("_permanent"))
+            self.check_times(settings, created, touched, now, permanent)
+            if not permanent and now - touched > settings.store_ttl:
+                raise SessionEnded("past SCOPES_SESSION_STORE_TTL")
+            if uref is not None or USER_KEY in data:
+                self._check_user(data, uref, marker)
+            if FLASHES_KEY in data:
+                session._fill(data)
+            else:
+                dict.update(session, data)
+            session.new = False
+            session.created = created
+            session.touched = touched
+            if index or now - touched >= self._refresh_after[permanent]:
+                session.reissue = True
+            session.sid = sid
+            session.store_entry = name
+            session.resend_cookie = index > 0
+            self._recent.remember(value, raw, marker, permanent)
+        except Exception as e:
+            if strict:
+                raise
+            load_failed(session, e, "session id cookie", self.settings.scope)
+
+    def _check_user(
+        self, data: dict[str, t.Any], uref: str | None, marker: bytes | None
+    ) -> None:
+        """Refuse an entry bound to another user than its name says, or to a
+        user revoked since (``marker``).
+
+        :raises BadCookie: The names disagree.
+        :raises SessionEnded: The user was revoked.
+        """
+        bound = binding(data)
+        if (bound is None) != (uref is None) or (
+            bound is not None
+            and uref is not None
+            and not self.refs.matches(bound[0], uref)
+        ):
+            raise BadCookie("the id cookie and the entry name different users")
+        revocations = self.revocations
+        if bound is not None and revocations is not None:
+            if revocations.is_revoked(bound[1], marker):
+                raise SessionEnded("the session's user was revoked", "revoked")
 
     def _name(self, value: str) -> tuple[str, str | None, int, str]:
         """The id, user ref, key index and entry name an id cookie carries,

@@ -18,6 +18,10 @@ if t.TYPE_CHECKING:  # pragma: no cover
 CheckTimes = t.Callable[["Settings", int, int, int, bool], None]
 
 
+#: A time later than any session lasts.
+ENDLESS = 2**62
+
+
 class SessionEnded(BadCookie):
     """Internal: the cookie is genuine, but its session has ended (expired,
     timed out, unknown to the store, revoked), so the cookie may be deleted.
@@ -71,6 +75,25 @@ class TimeRules:
         absolute = settings.absolute_timeout
         if absolute is not None and now - created > absolute:
             raise SessionEnded("older than SCOPES_SESSION_ABSOLUTE_TIMEOUT", "timeout")
+
+    def span(
+        self, settings: Settings, created: int, touched: int, permanent: bool
+    ) -> tuple[int, int] | None:
+        """The first and last times (Unix, inclusive) at which :meth:`check`
+        passes for these timestamps, or ``None`` if it never does.
+
+        .. versionadded:: 0.2
+        """
+        if not 0 <= created <= touched:
+            return None
+        last = ENDLESS
+        if permanent:
+            last = touched + settings.permanent_lifetime
+        if settings.idle_timeout is not None:
+            last = min(last, touched + settings.idle_timeout)
+        if settings.absolute_timeout is not None:
+            last = min(last, created + settings.absolute_timeout)
+        return touched - self.max_clock_skew, last
 
 
 def revocation_window(settings: Settings) -> int:

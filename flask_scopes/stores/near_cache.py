@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import select
+import sys
 import threading
 import time
 import typing as t
@@ -37,12 +38,14 @@ from .base import SessionStore
 from .contract import BaseSessionStore
 from .redis_store import RedisSessionStore
 from .tracking import apply_invalidation
+from .tracking import fetch
 from .tracking import keep
 from .tracking import listen
 from .tracking import lookup
 from .tracking import MISSING
 from .tracking import NearCacheUnsupported as NearCacheUnsupported
 from .tracking import open_tracking
+from .tracking import reset_after_fork
 from .tracking import tracking_pool
 
 
@@ -73,6 +76,12 @@ class NearCachedStore(SessionStore):
     #: How long to wait before trying to reconnect after a failure, in
     #: seconds; the store is read directly meanwhile.
     retry_after = 1.0
+    #: Whether each read makes sure the process was not forked since the
+    #: last one, which costs a system call. ``os.fork`` (gunicorn,
+    #: multiprocessing) runs Python's fork hooks, which empty the cache in
+    #: the child; a server that forks without them needs this. ``None``
+    #: checks under uWSGI only, which runs them only when told to.
+    check_pid_each_read: bool | None = None
 
     def __init__(self, store: BaseSessionStore, size: int) -> None:
         pool = tracking_pool(store)
@@ -93,6 +102,9 @@ class NearCachedStore(SessionStore):
         self.stats = {"hits": 0, "misses": 0, "resets": 0}
         self._pid = -1
         self._after_fork()
+        reset_after_fork(self)
+        check = self.check_pid_each_read
+        self._check_pid = "uwsgi" in sys.modules if check is None else check
 
     def _after_fork(self) -> None:
         # Connections, locks and the thread belong to one process: a forked
@@ -122,7 +134,7 @@ class NearCachedStore(SessionStore):
     def get(self, name: str) -> bytes | None:
         # The path of every cached read: _poll() and _lookup() inlined.
         key = self._keys.get(name) or self._key(name)
-        if self._pid != os.getpid():
+        if self._check_pid and self._pid != os.getpid():
             self._after_fork()
         with self._lock:
             ready = self._ready
@@ -159,7 +171,7 @@ class NearCachedStore(SessionStore):
 
     def get_many(self, *names: str) -> list[bytes | None]:
         keys = [self._keys.get(name) or self._key(name) for name in names]
-        if self._pid != os.getpid():
+        if self._check_pid and self._pid != os.getpid():
             self._after_fork()
         with self._lock:
             if self._poll():
@@ -171,7 +183,7 @@ class NearCachedStore(SessionStore):
 
     def _read(self, keys: list[bytes], names: tuple[str, ...]) -> list[bytes | None]:
         self.stats["misses"] += 1
-        values = self._fetch(keys)
+        values = fetch(self, keys)
         if values is None:
             return self.inner.get_many(*names)
         return values
@@ -354,52 +366,6 @@ class NearCachedStore(SessionStore):
         self._inv = self._data = None
 
     # -- connections -----------------------------------------------------------
-
-    def _fetch(self, keys: list[bytes]) -> list[bytes | None] | None:
-        """Read through the tracking connection and keep what was read.
-        ``None`` when tracking can't be used right now."""
-        with self._data_lock:
-            with self._lock:
-                if self._closed:
-                    return None
-                if not self._ready:
-                    if time.monotonic() - self._failed_at < self.retry_after:
-                        return None
-                    ready = False
-                else:
-                    ready = True
-                seq = self._seq
-                data = self._data
-            if not ready:
-                try:
-                    data = self._connect()
-                except Exception:
-                    with self._lock:
-                        self._reset()
-                    return None
-                with self._lock:
-                    seq = self._seq
-            commands: list[tuple[t.Any, ...]] = [
-                ("MGET", *keys) if len(keys) > 1 else ("GET", keys[0])
-            ]
-            commands += [("PTTL", key) for key in keys]
-            started = time.monotonic()
-            try:
-                data.send_packed_command(data.pack_commands(commands))
-                first = data.read_response()
-                ttls = [data.read_response() for _ in keys]
-            except Exception:
-                with self._lock:
-                    self._reset()
-                return None
-        values = first if len(keys) > 1 else [first]
-        result = [value if type(value) is bytes else None for value in values]
-        with self._lock:
-            # An invalidation applied meanwhile may be about these keys and
-            # older than the reply: keep nothing then.
-            if self._ready and self._seq == seq:
-                keep(self, keys, result, ttls, started)
-        return result
 
     def _connect(self) -> t.Any:
         """Open the invalidation connection, subscribe it, and turn

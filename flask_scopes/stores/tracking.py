@@ -1,7 +1,8 @@
 """What the near cache (:mod:`flask_scopes.stores.near_cache`) needs from
 Redis: the two connections of server-assisted invalidation, the entries it
-keeps and how an invalidation changes them, and the thread that applies
-invalidations between requests.
+keeps and how an invalidation changes them, the read that fills them, the
+thread that applies invalidations between requests, and the fork hook that
+empties them in a child process.
 
 .. versionadded:: 0.2
 """
@@ -12,13 +13,11 @@ import os
 import select
 import time
 import typing as t
+import weakref
 from collections import OrderedDict
 
 from .contract import BaseSessionStore
 from .redis_store import RedisSessionStore
-
-if t.TYPE_CHECKING:  # pragma: no cover
-    import weakref
 
 #: The channel Redis publishes invalidations on, for ``REDIRECT``.
 CHANNEL = b"__redis__:invalidate"
@@ -186,3 +185,69 @@ def listen(ref: weakref.ref[t.Any]) -> None:
             if store._inv is inv and inv is not None:
                 store._poll()
         del store
+
+
+def fetch(store: t.Any, keys: list[bytes]) -> list[bytes | None] | None:
+    """Read ``keys`` through the store's tracking connection, and keep what
+    was read in its cache. ``None`` when tracking can't be used right now
+    (the store then reads through its client)."""
+    with store._data_lock:
+        with store._lock:
+            if store._closed:
+                return None
+            if not store._ready:
+                if time.monotonic() - store._failed_at < store.retry_after:
+                    return None
+                ready = False
+            else:
+                ready = True
+            seq = store._seq
+            data = store._data
+        if not ready:
+            try:
+                data = store._connect()
+            except Exception:
+                with store._lock:
+                    store._reset()
+                return None
+            with store._lock:
+                seq = store._seq
+        commands: list[tuple[t.Any, ...]] = [
+            ("MGET", *keys) if len(keys) > 1 else ("GET", keys[0])
+        ]
+        commands += [("PTTL", key) for key in keys]
+        started = time.monotonic()
+        try:
+            data.send_packed_command(data.pack_commands(commands))
+            first = data.read_response()
+            ttls = [data.read_response() for _ in keys]
+        except Exception:
+            with store._lock:
+                store._reset()
+            return None
+    values = first if len(keys) > 1 else [first]
+    result = [value if type(value) is bytes else None for value in values]
+    with store._lock:
+        # An invalidation applied meanwhile may be about these keys and
+        # older than the reply: keep nothing then.
+        if store._ready and store._seq == seq:
+            keep(store, keys, result, ttls, started)
+    return result
+
+
+#: The near caches of this process, emptied in each child it forks.
+_forkable: weakref.WeakSet[t.Any] = weakref.WeakSet()
+
+
+def reset_after_fork(store: t.Any) -> None:
+    """Have ``store._after_fork()`` called in every child process that
+    ``os.fork`` makes from this one, before it runs anything else."""
+    _forkable.add(store)
+
+
+def _forked() -> None:
+    for store in list(_forkable):
+        store._after_fork()
+
+
+os.register_at_fork(after_in_child=_forked)
