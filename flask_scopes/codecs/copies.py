@@ -27,7 +27,7 @@ Copier = t.Callable[[t.Any], t.Any]
 Plan = tuple[tuple[str, Copier], ...]
 
 
-def plan(data: t.Mapping[str, t.Any]) -> Plan | None:
+def plan(data: dict[str, t.Any]) -> Plan | None:
     """How to hand out copies of ``data``, or ``None`` when it holds
     something that only a new parse copies: a key that is not a ``str``, a
     subclass, a mutable value in a tuple, nesting deeper than
@@ -36,7 +36,7 @@ def plan(data: t.Mapping[str, t.Any]) -> Plan | None:
     :param data: Decoded session data, of exact types.
     """
     steps: list[tuple[str, Copier]] = []
-    for key, value in data.items():
+    for key, value in dict.items(data):
         if type(key) is not str:
             return None
         if is_immutable(value):

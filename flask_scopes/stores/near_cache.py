@@ -44,6 +44,7 @@ from .tracking import listen
 from .tracking import lookup
 from .tracking import MISSING
 from .tracking import NearCacheUnsupported as NearCacheUnsupported
+from .tracking import new_poller
 from .tracking import open_tracking
 from .tracking import reset_after_fork
 from .tracking import tracking_pool
@@ -80,7 +81,10 @@ class NearCachedStore(SessionStore):
     #: last one, which costs a system call. ``os.fork`` (gunicorn,
     #: multiprocessing) runs Python's fork hooks, which empty the cache in
     #: the child; a server that forks without them needs this. ``None``
-    #: checks under uWSGI only, which runs them only when told to.
+    #: checks under uWSGI only, which runs them only when told to. Read when
+    #: the cache is made: set it on the class before the app's first request.
+    #:
+    #: .. versionadded:: 0.2
     check_pid_each_read: bool | None = None
 
     def __init__(self, store: BaseSessionStore, size: int) -> None:
@@ -364,6 +368,9 @@ class NearCachedStore(SessionStore):
                 except Exception:  # pragma: no cover
                     pass
         self._inv = self._data = None
+        close = getattr(self._poller, "close", None)
+        if close is not None:
+            close()
 
     # -- connections -----------------------------------------------------------
 
@@ -380,9 +387,7 @@ class NearCachedStore(SessionStore):
                 raise RuntimeError("closed")
             self._inv, self._data = inv, data
             self._inv_fd, self._data_fd = inv._sock.fileno(), data._sock.fileno()
-            self._poller = select.poll()
-            self._poller.register(self._inv_fd, select.POLLIN)
-            self._poller.register(self._data_fd, select.POLLIN)
+            self._poller = new_poller(self._inv_fd, self._data_fd)
             self._ready = True
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(

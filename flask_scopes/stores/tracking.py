@@ -158,6 +158,22 @@ def lookup(entries: Entries, key: bytes) -> t.Any:
     return value
 
 
+def new_poller(*fds: int) -> t.Any:
+    """Something whose ``poll(0)`` tells, without waiting, which of ``fds``
+    have something to read or were closed: an ``epoll`` object where there
+    is one, since with nothing ready it answers without asking each socket,
+    else a ``poll`` object."""
+    if hasattr(select, "epoll"):
+        epoll = select.epoll()
+        for fd in fds:
+            epoll.register(fd, select.EPOLLIN)
+        return epoll
+    poll = select.poll()
+    for fd in fds:
+        poll.register(fd, select.POLLIN)
+    return poll
+
+
 def listen(ref: weakref.ref[t.Any]) -> None:
     """Apply invalidations between requests, so that they don't pile up
     while the process is idle. Ends with the store or its process."""
