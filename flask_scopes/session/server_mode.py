@@ -28,7 +28,6 @@ from .entries import migration_name
 from .entries import new_id
 from .entries import NotAnIdCookie
 from .loading import load_failed
-from .mapping import FLASHES_KEY
 from .mapping import USER_KEY
 from .recent import RecentLoads
 from .timing import entry_ttl
@@ -213,15 +212,8 @@ class ServerSessions:
                 raise SessionEnded("past SCOPES_SESSION_STORE_TTL")
             if uref is not None or USER_KEY in data:
                 self._check_user(data, uref, marker)
-            if FLASHES_KEY in data:
-                session._fill(data)
-            else:
-                dict.update(session, data)
-            session.new = False
-            session.created = created
-            session.touched = touched
-            if index or now - touched >= self._refresh_after[permanent]:
-                session.reissue = True
+            refresh = now - touched >= self._refresh_after[permanent]
+            session._adopt(data, created, touched, index > 0 or refresh)
             session.sid = sid
             session.store_entry = name
             session.resend_cookie = index > 0
