@@ -19,9 +19,61 @@ from .mapping import FLASHES_KEY
 from .timing import TimeRules
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from ..codecs.copies import Plan
     from ..settings import Settings
     from .decoded import DecodedEntries
     from .timing import CheckTimes
+
+
+class Recalled:
+    """What one id cookie's last load found.
+
+    :param named: The session id, the user ref, the index of the key that
+        verified the cookie, and the entry's name.
+    :param raw: The entry's bytes.
+    :param marker: The user's revocation marker, or ``None``.
+    :param kept: The entry's data, to hand out copies of with ``steps``.
+    :param first: The first time (Unix) at which the time rules pass.
+    :param last: The last such time.
+    :param refresh: When a read writes the entry again to keep it alive.
+    """
+
+    __slots__ = (
+        "named",
+        "raw",
+        "marker",
+        "created",
+        "touched",
+        "kept",
+        "steps",
+        "first",
+        "last",
+        "refresh",
+    )
+
+    def __init__(
+        self,
+        named: tuple[str, str | None, int, str],
+        raw: bytes,
+        marker: bytes | None,
+        created: int,
+        touched: int,
+        kept: dict[str, t.Any],
+        steps: Plan,
+        first: int,
+        last: int,
+        refresh: float,
+    ) -> None:
+        self.named = named
+        self.raw = raw
+        self.marker = marker
+        self.created = created
+        self.touched = touched
+        self.kept = kept
+        self.steps = steps
+        self.first = first
+        self.last = last
+        self.refresh = refresh
 
 
 class RecentLoads:
@@ -48,16 +100,21 @@ class RecentLoads:
         self.settings = settings
         self.decoded = decoded
         self.refresh_after = refresh_after
-        #: id cookie -> (entry, marker, created, touched, data to copy, how,
-        #: first and last valid time, refresh time). Read directly on the
-        #: path of every request that reads a stored session.
-        self.loads: dict[str, tuple[t.Any, ...]] = {}
+        #: id cookie -> its last load. Read directly on the path of every
+        #: request that reads a stored session.
+        self.loads: dict[str, Recalled] = {}
 
     def remember(
-        self, value: str, raw: bytes, marker: bytes | None, permanent: bool
+        self,
+        value: str,
+        named: tuple[str, str | None, int, str],
+        raw: bytes,
+        marker: bytes | None,
+        permanent: bool,
     ) -> None:
-        """Remember that the id cookie ``value`` loaded the entry ``raw``,
-        which passed every check, with the user's revocation ``marker``."""
+        """Remember that the id cookie ``value``, which names ``named``,
+        loaded the entry ``raw``, which passed every check, with the user's
+        revocation ``marker``."""
         seen = self.decoded.seen.get(raw)
         if self.rules is None or seen is None:
             return
@@ -72,14 +129,6 @@ class RecentLoads:
         loads = self.loads
         if len(loads) >= self.decoded.remembered:
             loads.clear()
-        loads[value] = (
-            raw,
-            marker,
-            created,
-            touched,
-            kept,
-            steps,
-            first,
-            last,
-            refresh,
+        loads[value] = Recalled(
+            named, raw, marker, created, touched, kept, steps, first, last, refresh
         )

@@ -123,8 +123,6 @@ class ServerSessions:
         self.refresh_fraction = refresh_fraction
         self.tags = tags
         self._decoded = DecodedEntries(tags)
-        #: id cookie -> what :meth:`_name` found in it.
-        self._named: dict[str, tuple[str, str | None, int, str]] = {}
         #: How old an entry may be before a read refreshes it, in seconds:
         #: for a browser-lifetime session, then for a permanent one.
         self._refresh_after = tuple(
@@ -147,19 +145,22 @@ class ServerSessions:
             :mod:`flask_scopes.inspection`).
         """
         # On the path of every request that reads a stored session, so one
-        # function: what an id cookie names is remembered (_name), and so is
-        # what an entry decodes to (DecodedEntries), as a copy and a plan.
+        # function. What a cookie's last load found is remembered
+        # (RecentLoads): the same entry read again checks only the time.
         try:
             value = values[0] if len(values) == 1 else one_value(values)
-            named = self._named.get(value)
-            if named is None:
+            recent = self._recent.loads.get(value)
+            if recent is not None:
+                named = recent.named
+            else:
                 try:
-                    named = self._name(value)
+                    sid, uref, index = self.ids.load(value)
                 except NotAnIdCookie:
                     if self.cookies is not None and self.cookies.reads(value):
                         self._migrate(values, session)
                         return
                     raise
+                named = sid, uref, index, entry_name(sid, uref)
             sid, uref, index, name = named
             revocations = self.revocations
             marker: bytes | None = None
@@ -171,53 +172,37 @@ class ServerSessions:
                     marker = revocations.store.get(marker_name(uref))
             else:
                 raw = self.store.get(name)
-            recent = self._recent.loads.get(value)
+            now = int(self.clock())
             if (
                 recent is not None
-                and (recent[0] is raw or recent[0] == raw)
-                and recent[1] == marker
+                and (recent.raw is raw or recent.raw == raw)
+                and recent.marker == marker
+                and recent.first <= now <= recent.last
             ):
-                # The entry this cookie last loaded, unchanged: only the
-                # time is checked again.
-                _, _, created, touched, kept, steps, first, last, refresh = recent
-                now = int(self.clock())
-                if first <= now <= last:
-                    dict.update(session, kept)
-                    for key, copier in steps:
-                        dict.__setitem__(session, key, copier(kept[key]))
-                    session.new = False
-                    session.created = created
-                    session.touched = touched
-                    if index or now >= refresh:
-                        session.reissue = True
-                    session.sid = sid
-                    session.store_entry = name
-                    session.resend_cookie = index > 0
-                    return
-            if raw is None:
-                raise SessionEnded("unknown or expired session id")
-            settings = self.settings
-            seen = self._decoded.seen.get(raw)
-            if seen is not None:
-                created, touched, kept, steps = seen
-                data = hand_out(kept, steps) if steps else kept.copy()
+                # The entry this cookie last loaded, unchanged, at a time its
+                # rules pass: none of its other checks can fail.
+                data = hand_out(recent.kept, recent.steps)
+                created, touched = recent.created, recent.touched
+                reissue = now >= recent.refresh
             else:
+                if raw is None:
+                    raise SessionEnded("unknown or expired session id")
+                settings = self.settings
                 if len(raw) > settings.store_max_size:
                     raise BadCookie(f"entry of {len(raw)} bytes", "oversized")
                 created, touched, data = self._decoded.decode(raw)
-            now = int(self.clock())
-            permanent = settings.permanent or bool(data.get("_permanent"))
-            self.check_times(settings, created, touched, now, permanent)
-            if not permanent and now - touched > settings.store_ttl:
-                raise SessionEnded("past SCOPES_SESSION_STORE_TTL")
-            if uref is not None or USER_KEY in data:
-                self._check_user(data, uref, marker)
-            refresh = now - touched >= self._refresh_after[permanent]
-            session._adopt(data, created, touched, index > 0 or refresh)
+                permanent = settings.permanent or bool(data.get("_permanent"))
+                self.check_times(settings, created, touched, now, permanent)
+                if not permanent and now - touched > settings.store_ttl:
+                    raise SessionEnded("past SCOPES_SESSION_STORE_TTL")
+                if uref is not None or USER_KEY in data:
+                    self._check_user(data, uref, marker)
+                reissue = now - touched >= self._refresh_after[permanent]
+                self._recent.remember(value, named, raw, marker, permanent)
+            session._adopt(data, created, touched, index > 0 or reissue)
             session.sid = sid
             session.store_entry = name
             session.resend_cookie = index > 0
-            self._recent.remember(value, raw, marker, permanent)
         except Exception as e:
             if strict:
                 raise
@@ -243,21 +228,6 @@ class ServerSessions:
         if bound is not None and revocations is not None:
             if revocations.is_revoked(bound[1], marker):
                 raise SessionEnded("the session's user was revoked", "revoked")
-
-    def _name(self, value: str) -> tuple[str, str | None, int, str]:
-        """The id, user ref, key index and entry name an id cookie carries,
-        remembered for as many cookies as the ids are.
-
-        :raises BadCookie: The cookie was refused.
-        """
-        sid, uref, index = self.ids.load(value)
-        named = sid, uref, index, entry_name(sid, uref)
-        known = self._named
-        if len(known) >= self.ids.remembered:
-            known.clear()
-        if self.ids.remembered:
-            known[value] = named
-        return named
 
     def _migrate(self, values: list[str], session: ScopesSession) -> None:
         """Take over a cookie session from before the store was configured,
