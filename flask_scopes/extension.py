@@ -205,23 +205,27 @@ class Scopes:
                 current._load()
             for named in opened(request._get_current_object()).values():  # type: ignore[attr-defined]
                 named._load()
-        # One epoch per store, with the longest window of the scopes that
-        # share it.
-        by_store: dict[int, Revocations] = {}
+        # One epoch per backing store (a near cache and the store behind it
+        # are one), with the longest window of the scopes that share it,
+        # written through a near cache where a scope has one, so that the
+        # write returns only once its invalidations left.
+        by_store: dict[int, list[Revocations]] = {}
         for scope in (runtime.session, *runtime.named.values()):
             found = scope.revocations
             if found is not None:
-                kept = by_store.get(id(found.store))
-                if kept is None or found.window > kept.window:
-                    by_store[id(found.store)] = found
+                by_store.setdefault(id(found.store.backing), []).append(found)
         if not by_store:
             raise ScopesError(
                 "revoke_user needs a store to keep revocations in: set"
                 " SCOPES_SESSION_STORE, or SCOPES_REVOCATION_STORE to keep"
                 " the session in the cookie."
             )
-        for revocations in by_store.values():
-            revocations.revoke(str(user_id))
+        for group in by_store.values():
+            window = max(found.window for found in group)
+            cached = [
+                found for found in group if found.store is not found.store.backing
+            ]
+            (cached or group)[0].revoke(str(user_id), window)
         if runtime.devices is not None:
             runtime.devices.forget_user(str(user_id))
 

@@ -405,3 +405,26 @@ def test_a_write_returns_after_its_invalidations_left(
     finally:
         writer.close()
         reader.close()
+
+
+def test_a_revocation_outlives_every_scope_that_shares_the_store(
+    redis_server: RedisServer,
+) -> None:
+    # flask.session reads the store through the near cache; the named scope,
+    # with a short lifetime, through the store itself. One marker, kept as
+    # long as the longest-lived scope's sessions.
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY="k" * 32,
+        SCOPES_SESSION_STORE=RedisCache(redis_server.client()),
+        SCOPES_SESSION_STORE_CACHE=100,
+        SCOPES_SESSIONS={"admin": {"lifetime": 600, "idle_timeout": 60}},
+    )
+    scopes = Scopes(app)
+    client = redis_server.client()
+    with app.app_context():
+        scopes.revoke_user("7")
+    markers = [key for key in client.keys("*") if b"u:{" in key]
+    assert len(markers) == 1
+    window = app.permanent_session_lifetime.total_seconds()
+    assert client.ttl(markers[0]) >= window

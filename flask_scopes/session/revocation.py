@@ -75,13 +75,18 @@ class Revocations:
             )
         return epoch
 
-    def revoke(self, user_id: str) -> None:
+    def revoke(self, user_id: str, window: int | None = None) -> None:
         """End every session bound to the user, by giving the user a new
         epoch. The marker is written under the user's ref for every key, so
-        that sessions bound under a fallback key end too."""
+        that sessions bound under a fallback key end too.
+
+        :param window: The longest a session kept in the same store lives
+            unused, when other scopes share it; :attr:`window` by default.
+        """
         epoch = f'"{secrets.token_urlsafe(16)}"'.encode("ascii")
+        ttl = max(self.window, window or 0) + self.margin
         for ref in dict.fromkeys(self.refs.all(user_id)):
-            self.store.set(marker_name(ref), epoch, self.window + self.margin)
+            self.store.set(marker_name(ref), epoch, ttl)
 
     def is_revoked(self, epoch: str | None, marker: bytes | None) -> bool:
         """Whether a session that saw ``epoch`` at login is revoked by the

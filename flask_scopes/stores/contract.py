@@ -59,6 +59,17 @@ class BaseSessionStore(abc.ABC):
         """The full key of an entry, as the backend shows it."""
         return f"{self.namespace}{name}"
 
+    @property
+    def backing(self) -> BaseSessionStore:
+        """The store that holds the entries: this one, or for a cache in
+        front of a store (:class:`~flask_scopes.stores.NearCachedStore`),
+        the store behind it. Two scopes whose stores have the same backing
+        store share their entries and markers.
+
+        .. versionadded:: 0.2
+        """
+        return self
+
     @contextmanager
     def guard(self, operation: str) -> t.Iterator[None]:
         """Turn the backend's :attr:`errors` into

@@ -135,6 +135,10 @@ class NearCachedStore(SessionStore):
     def key(self, name: str) -> str:
         return self.inner.key(name)
 
+    @property
+    def backing(self) -> BaseSessionStore:
+        return self.inner
+
     def get(self, name: str) -> bytes | None:
         # The path of every cached read: _poll() and _lookup() inlined.
         key = self._keys.get(name) or self._key(name)
