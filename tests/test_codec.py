@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import typing as t
 import zlib
+from collections import OrderedDict
 from datetime import datetime
 from enum import Enum
 from uuid import UUID
@@ -243,3 +245,24 @@ def test_long_mutable_sessions_are_not_remembered() -> None:
     codec.decode(value)
     codec.decode(value)
     assert ring.verified == 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"v": OrderedDict(a=[1])},
+        {"v": OrderedDict(a=[1]), "pair": (1, 2)},
+        {"v": [[[[[1]]]]], "deep": functools.reduce(lambda a, _: [a], range(40), 1)},
+    ],
+    ids=["subclass", "subclass, tagged", "too deep"],
+)
+def test_what_was_written_is_planned_once_decoded(data: dict[str, t.Any]) -> None:
+    codec = SessionCodec(KeyRing(b"key", (), SESSION_SALT), 4093, 64 * 1024)
+    value = codec.encode(1, 2, data)
+    # An OrderedDict is kept as JSON when written; decoded, it is a dict.
+    assert value in codec._seen_bytes
+    first = codec.decode(value)[2]
+    planned = "deep" not in data
+    assert (value in codec._seen) is planned
+    assert (value in codec._seen_bytes) is not planned
+    assert codec.decode(value)[2] == first == loads(*dumps(1, 2, data))[2]

@@ -106,8 +106,9 @@ class SessionCodec:
         self.tags = tags
         #: value -> (created, touched, data, how to copy it, key index).
         self._seen: dict[str, tuple[int, int, dict[str, t.Any], Plan, int]] = {}
-        #: value -> (created, touched, JSON, whether tagged, key index).
-        self._seen_bytes: dict[str, tuple[int, int, bytes, bool, int]] = {}
+        #: value -> (created, touched, JSON, whether tagged, key index,
+        #: whether it was decoded since it was written).
+        self._seen_bytes: dict[str, tuple[int, int, bytes, bool, int, bool]] = {}
 
     def _remember(
         self,
@@ -118,25 +119,32 @@ class SessionCodec:
         index: int,
         raw: bytes,
         tagged: bool,
+        decoded: bool,
     ) -> None:
+        """Remember what ``value`` holds: as data and a plan to copy it,
+        or, when it holds something only a new parse copies (a subclass, a
+        key that is not a str, a list in a tuple), as its JSON.
+
+        :param decoded: Whether ``data`` was just decoded from ``raw``,
+            rather than what the app wrote, whose objects may decode to
+            other types and are planned again once decoded.
+        """
         if not self.remembered:
             return
-        # Only what decodes to the very same values: a key that is not a
-        # str (stored as JSON writes it) or a value of a subclass is kept
-        # as bytes instead, and planned once it was decoded.
         steps = plan(data)
         if steps is not None and (not steps or len(raw) <= self.max_length):
             seen = self._seen
             if len(seen) >= self.remembered:
                 seen.clear()
             seen[value] = (created, touched, hand_out(data, steps), steps, index)
+            self._seen_bytes.pop(value, None)
             return
         if len(raw) > self.max_length:
             return
         seen_bytes = self._seen_bytes
         if len(seen_bytes) >= self.remembered:
             seen_bytes.clear()
-        seen_bytes[value] = (created, touched, raw, tagged, index)
+        seen_bytes[value] = (created, touched, raw, tagged, index, decoded)
 
     def encode(self, created: int, touched: int, data: dict[str, t.Any]) -> str:
         raw, tagged = dumps(created, touched, data, self.tags)
@@ -150,7 +158,7 @@ class SessionCodec:
                 body = packed
                 header += "z"
         value = self.keys.sign(f"{header}.{b64encode(body)}")
-        self._remember(value, created, touched, data, 0, raw, tagged)
+        self._remember(value, created, touched, data, 0, raw, tagged, False)
         return value
 
     def is_own(self, value: str) -> bool:
@@ -172,11 +180,12 @@ class SessionCodec:
             return created, touched, kept.copy(), index
         known = self._seen_bytes.get(value)
         if known is not None:
-            created, touched, raw, tagged, index = known
+            created, touched, raw, tagged, index, decoded = known
             created, touched, data = loads(raw, tagged, self.tags)
-            if not tagged and plan(data) is not None:
-                # Copied rather than parsed from now on.
-                self._remember(value, created, touched, data, index, raw, False)
+            if not decoded:
+                # Written by this process; what it decodes to may be copied
+                # rather than parsed from now on.
+                self._remember(value, created, touched, data, index, raw, tagged, True)
             return created, touched, data, index
         if len(value) > self.max_length:
             raise BadCookie(
@@ -195,5 +204,5 @@ class SessionCodec:
         if compressed:
             raw = decompress(raw, self.max_inflated)
         created, touched, data = loads(raw, tagged, self.tags)
-        self._remember(value, created, touched, data, index, raw, tagged)
+        self._remember(value, created, touched, data, index, raw, tagged, True)
         return created, touched, data, index
