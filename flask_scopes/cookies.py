@@ -35,13 +35,10 @@ def one_value(values: list[str]) -> str:
 def vary_cookie(response: Response) -> None:
     """Add ``Cookie`` to the response's ``Vary`` header, once."""
     headers = response.headers
-    for key, _ in headers:
-        if key.lower() == "vary":
-            break
-    else:
+    values = headers.getlist("Vary")
+    if not values:
         headers.add("Vary", "Cookie")
         return
-    values = headers.getlist("Vary")
     parts = [part.strip() for value in values for part in value.split(",")]
     if "cookie" not in {part.lower() for part in parts}:
         headers["Vary"] = ", ".join([*filter(None, parts), "Cookie"])

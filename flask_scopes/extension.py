@@ -28,7 +28,6 @@ from .session.devices import Device
 from .session.devices import Devices
 from .session.mapping import ScopesSession
 from .settings import DEFAULTS
-from .settings import Settings
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Flask
@@ -148,7 +147,11 @@ class Scopes:
                 else:
                     merged[name] = options
             app.config["SCOPES_SESSIONS"] = merged
-        settings = Settings.from_app(app)
+        interface = self.session_interface_class(clock=self.clock)
+        # Resolved before anything is installed: a configuration error
+        # leaves the app as it was, and a store is opened (and warns about a
+        # configuration that loses sessions) at start-up.
+        settings = interface.runtime(app).settings
         weakness = weak_key_reason(settings.secret_key)
         if weakness is not None:
             warnings.warn(
@@ -159,7 +162,6 @@ class Scopes:
                 ),
                 stacklevel=2,
             )
-        interface = self.session_interface_class(clock=self.clock)
         app.session_interface = interface
         processors = app.template_context_processors.setdefault(None, [])
         for processor in (flash_context, sessions_context):
@@ -168,9 +170,6 @@ class Scopes:
         app.cli.add_command(scopes_cli)
         app.extensions["scopes"] = self
         connect_flask_login(app)
-        # Resolve now, so that a store is opened (and warns about a
-        # configuration that loses sessions) at start-up.
-        interface.runtime(app)
 
     def revoke_user(self, user_id: str | int, app: Flask | None = None) -> None:
         """End every session bound to the user with

@@ -21,11 +21,8 @@ from .checks import as_samesite
 from .checks import as_seconds
 from .checks import as_secret
 from .checks import as_store
-from .checks import MIN_SECRET_BYTES  # noqa: F401 (re-exported)
-from .checks import PLACEHOLDER_KEYS  # noqa: F401 (re-exported)
 from .checks import SAME_AS_LIFETIME
 from .checks import SCOPE_OPTIONS
-from .checks import weak_key_reason  # noqa: F401 (re-exported)
 from .codecs.crypto import require_cryptography
 from .errors import ConfigurationError
 from .stores import SQLOptions
@@ -96,12 +93,12 @@ def snapshot(app: Flask) -> tuple[t.Any, ...]:
     """The app's secret key and the values of every watched key, cheap to
     compare on each request.
 
-    ``SECRET_KEY_FALLBACKS`` is also taken by value, so that a list changed
-    in place (``.remove()`` of a compromised key) is a changed
+    ``SECRET_KEY_FALLBACKS`` is also taken as a copy, so that a list
+    changed in place (``.remove()`` of a compromised key) is a changed
     configuration.
 
     .. versionchanged:: 0.2
-        Containers are copied, not referenced.
+        ``SECRET_KEY_FALLBACKS`` is copied, not referenced.
     """
     config = app.config
     try:
@@ -109,24 +106,9 @@ def snapshot(app: Flask) -> tuple[t.Any, ...]:
     except KeyError:
         values = tuple(map(config.get, WATCHED_KEYS))
     fallbacks = values[_FALLBACKS]
-    return (app.secret_key, values, frozen(fallbacks) if fallbacks else None)
-
-
-def frozen(value: t.Any) -> t.Any:
-    """``value`` as an immutable copy that compares by value: lists and
-    tuples become tuples, sets frozensets, dicts tuples of items, all the
-    way down. Other values are returned as they are.
-
-    .. versionadded:: 0.2
-    """
-    kind = type(value)
-    if kind is list or kind is tuple:
-        return tuple(map(frozen, value))
-    if kind is dict:
-        return ("{}", tuple((k, frozen(v)) for k, v in value.items()))
-    if kind is set or kind is frozenset:
-        return frozenset(map(frozen, value))
-    return value
+    if type(fallbacks) is list:
+        fallbacks = tuple(fallbacks)
+    return (app.secret_key, values, fallbacks)
 
 
 @dataclass(frozen=True)

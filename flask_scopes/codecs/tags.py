@@ -90,7 +90,7 @@ class SessionSerializer(TaggedJSONSerializer):
         #: registered tags.
         self.flask = TaggedJSONSerializer()
         for cls in self.default_tags:
-            self._add(cls(self), False, None)
+            TaggedJSONSerializer.register(self, cls)
         self._compile()
 
     def register(
@@ -110,26 +110,15 @@ class SessionSerializer(TaggedJSONSerializer):
             is one of flask-scopes' own (``" t"``, ``" b"``, ``" m"``,
             ``" u"``, ``" dt"``, ``" di"``), which can't be replaced.
         """
-        found = tag_class(self)
-        if found.key in BUILTIN_KEYS:
+        key = tag_class(self).key
+        if key in BUILTIN_KEYS:
             raise KeyError(
-                f"Tag {found.key!r} is one of flask-scopes' own tags: give"
+                f"Tag {key!r} is one of flask-scopes' own tags: give"
                 f" {tag_class.__name__} another key."
             )
-        self._add(found, force, index)
+        super().register(tag_class, force=force, index=index)
         self.flask.register(tag_class, force=force, index=index)
         self._compile()
-
-    def _add(self, found: JSONTag, force: bool, index: int | None) -> None:
-        key = found.key
-        if key:
-            if key in self.tags and not force:
-                raise KeyError(f"Tag {key!r} is already registered.")
-            self.tags[key] = found
-        if index is None:
-            self.order.append(found)
-        else:
-            self.order.insert(index, found)
 
     def _compile(self) -> None:
         steps: list[Step] = []

@@ -63,9 +63,7 @@ class DecodedEntries:
         seen = self.seen.get(raw)
         if seen is not None:
             created, touched, kept, steps = seen
-            if steps:
-                return created, touched, hand_out(kept, steps)
-            return created, touched, kept.copy()
+            return created, touched, hand_out(kept, steps)
         created, touched, data = decode_entry(raw, self.tags)
         if self.remembered and len(raw) <= self.max_length:
             planned = plan(data)
