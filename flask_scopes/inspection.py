@@ -26,6 +26,7 @@ from .session.entries import entry_name
 from .session.entries import migration_name
 from .session.entries import NotAnIdCookie
 from .session.mapping import ScopesSession
+from .session.server_mode import migration_left
 from .session.timing import entry_ttl
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -132,7 +133,7 @@ def _inspect_value(
         return report
 
     now = int(interface.clock())
-    permanent = bool(data.get("_permanent"))
+    permanent = settings.permanent or bool(data.get("_permanent"))
     written = "encrypted" if settings.encrypt else "flask-scopes"
     report.update(
         format=fmt,
@@ -179,8 +180,7 @@ def _check_migration(
     settings = runtime.settings
     if not settings.migrate_cookies:
         raise BadCookie("SCOPES_SESSION_MIGRATE_COOKIES is off")
-    if entry_ttl(settings, created, touched, permanent) < now - touched:
-        raise BadCookie("past the time to live of a stored session")
+    migration_left(settings, created, touched, now, permanent)
     assert runtime.store is not None
     if runtime.store.get(migration_name(value)) is not None:
         raise BadCookie("this cookie was already migrated to the store")

@@ -52,6 +52,22 @@ if t.TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger("flask_scopes")
 
 
+def migration_left(
+    settings: Settings, created: int, touched: int, now: int, permanent: bool
+) -> int:
+    """How many more seconds a cookie session may be taken over by the
+    store: the limit a stored session of its kind has.
+
+    :raises SessionEnded: It is past that limit.
+
+    .. versionadded:: 0.2
+    """
+    left = entry_ttl(settings, created, touched, permanent) - (now - touched)
+    if left < 0:
+        raise SessionEnded("past the time to live of a stored session")
+    return left
+
+
 class ServerSessions:
     """Loads and saves the sessions of one app in its store.
 
@@ -244,10 +260,7 @@ class ServerSessions:
         created, touched, data, _ = self.cookies.decode(values)
         now = int(self.clock())
         permanent = settings.permanent or bool(data.get("_permanent"))
-        # The same limit a stored session of this kind has.
-        left = entry_ttl(settings, created, touched, permanent) - (now - touched)
-        if left < 0:
-            raise SessionEnded("past the time to live of a stored session")
+        left = migration_left(settings, created, touched, now, permanent)
         if not self.store.add(migration_name(one_value(values)), b"1", left + 1):
             # Not "ended": the cookie is left alone, since a concurrent
             # request that migrated it may have sent the browser its new one.
