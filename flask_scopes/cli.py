@@ -23,6 +23,7 @@ from .errors import SessionStoreUnavailable
 from .inspection import inspect_cookie
 from .inspection import MAX_INPUT
 from .interface import ScopesSessionInterface
+from .stores import BaseSessionStore
 from .stores import purge_expired
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -157,16 +158,19 @@ def purge_command() -> None:
     if scopes is None:
         raise click.ClickException("flask-scopes is not set up on this app.")
     runtime = scopes.interface(app).runtime(app)
-    stores = []
-    for store in (runtime.store, runtime.revocations and runtime.revocations.store):
-        if store is not None and store not in stores:
-            stores.append(store)
+    # Every store of every scope, once each (a near cache is its store).
+    stores: dict[int, BaseSessionStore] = {}
+    for scope in runtime.scopes():
+        revocations = scope.revocations
+        for found in (scope.store, revocations and revocations.store):
+            if found is not None:
+                stores.setdefault(id(found.backing), found.backing)
     if not stores:
         raise click.ClickException(
             "No store is configured: set SCOPES_SESSION_STORE or"
             " SCOPES_REVOCATION_STORE."
         )
-    for store in stores:
+    for store in stores.values():
         if store.expires_by_itself:
             _echo(f"{store.describe()}: expires entries by itself.")
             continue

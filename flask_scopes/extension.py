@@ -209,7 +209,7 @@ class Scopes:
         # written through a near cache where a scope has one, so that the
         # write returns only once its invalidations left.
         by_store: dict[int, list[Revocations]] = {}
-        for scope in (runtime.session, *runtime.named.values()):
+        for scope in runtime.scopes():
             found = scope.revocations
             if found is not None:
                 by_store.setdefault(id(found.store.backing), []).append(found)

@@ -121,6 +121,14 @@ class Runtime:
         if self.session.store is not None:
             self.flash_overflow = FlashOverflow(self.session.store, self.flash_codec)
 
+    def scopes(self) -> tuple[SessionScope, ...]:
+        """Every session scope of the app: ``flask.session``'s, then the
+        named ones.
+
+        .. versionadded:: 0.2
+        """
+        return (self.session, *self.named.values())
+
     @staticmethod
     def session_scope(parts: Parts, settings: Settings) -> SessionScope:
         """Resolve one session scope's settings into its cookie policy,

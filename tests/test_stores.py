@@ -26,6 +26,7 @@ from flask_scopes import FileSystemSessionStore
 from flask_scopes import RedisSessionStore
 from flask_scopes import Scopes
 from flask_scopes import ScopesError
+from flask_scopes import sessions
 from flask_scopes import SessionStore
 from flask_scopes import SessionStoreUnavailable
 from flask_scopes import SessionValueError
@@ -567,6 +568,31 @@ def test_purge(tmp_path: t.Any, make_app: AppFactory, clock: FakeClock) -> None:
     assert result.exit_code == 0, result.output
     assert "removed 3 expired entries" in result.output
     assert entry_names(app) == []
+
+
+def test_purge_reaches_the_stores_of_named_scopes(
+    tmp_path: t.Any, make_app: AppFactory, clock: FakeClock
+) -> None:
+    store = FileSystemCache(str(tmp_path / "admin"))
+    app = make_app(
+        Scopes(clock=clock),
+        SCOPES_SESSIONS={"admin": {"store": store, "idle_timeout": 60}},
+    )
+
+    @app.get("/admin")
+    def admin() -> str:
+        sessions.admin["area"] = "x"
+        return "ok"
+
+    before = len(os.listdir(tmp_path / "admin"))
+    for _ in range(2):
+        app.test_client().get("/admin")
+    assert len(os.listdir(tmp_path / "admin")) == before + 2
+    clock.advance(61)
+    result = app.test_cli_runner().invoke(args=["scopes", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "removed 2 expired entries" in result.output
+    assert len(os.listdir(tmp_path / "admin")) == before
 
 
 def test_purge_command_needs_a_store(app: Flask) -> None:
