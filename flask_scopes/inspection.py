@@ -17,7 +17,7 @@ from markupsafe import Markup
 from .codecs.crypto import is_encrypted
 from .codecs.encoding import BadCookie
 from .codecs.flask_format import FlaskCookieReader
-from .codecs.signed import HEADERS
+from .codecs.signed import is_signed
 from .paste import MAX_INPUT as MAX_INPUT
 from .paste import NOT_A_COOKIE
 from .paste import paste_parts
@@ -208,7 +208,7 @@ def _decode_cookie(
         return "flask-scopes", created, touched, data, index
     if is_encrypted(value):
         raise BadCookie("an encrypted cookie, but SCOPES_SESSION_ENCRYPT is off")
-    if value.partition(".")[0] not in HEADERS and not _FLASK_SHAPE.match(value):
+    if not is_signed(value) and not _FLASK_SHAPE.match(value):
         raise BadCookie(NOT_A_COOKIE)
     if runtime.flask_reader is not None:
         touched, data, index = _decode_flask(interface, runtime, value)

@@ -15,7 +15,9 @@ from datetime import timedelta
 from .checks import as_cookie_name
 from .checks import as_count
 from .checks import as_fallbacks
+from .checks import as_idle_timeout
 from .checks import as_optional_seconds
+from .checks import as_optional_ttl
 from .checks import as_positive_int
 from .checks import as_samesite
 from .checks import as_seconds
@@ -111,6 +113,19 @@ def snapshot(app: Flask) -> tuple[t.Any, ...]:
     return (app.secret_key, values, fallbacks)
 
 
+def _times(lifetime: int, idle: t.Any, store_ttl: int | None) -> tuple[int | None, int]:
+    """A scope's idle limit and its store entries' time to live, from its
+    lifetime and the two as configured. An idle limit left to follow the
+    lifetime (:data:`SAME_AS_LIFETIME`) is the lifetime. An unset time to
+    live is the idle limit, or the lifetime without one: a browser-session
+    entry lives as long as the session's idle limit allows, so the entry
+    and the session end together."""
+    idle_timeout = lifetime if idle is SAME_AS_LIFETIME else idle
+    if store_ttl is None:
+        store_ttl = idle_timeout or lifetime
+    return idle_timeout, store_ttl
+
+
 @dataclass(frozen=True)
 class Settings:
     """The resolved, validated configuration of one app."""
@@ -154,13 +169,13 @@ class Settings:
     devices: bool = False
     devices_user_agent: bool = False
     devices_ip: bool = False
-    #: Whether :attr:`idle_timeout` was left to follow the lifetime
-    #: (:data:`SAME_AS_LIFETIME`), so that a named scope with a lifetime of
-    #: its own gets an idle limit of its own.
-    idle_follows_lifetime: bool = False
-    #: Whether :attr:`store_ttl` was left unset, so that it follows the
-    #: scope's idle limit, or its lifetime without one.
-    store_ttl_follows: bool = False
+    #: The idle limit as configured (:data:`SAME_AS_LIFETIME`, ``None`` or
+    #: seconds), which a named scope inherits and resolves against its own
+    #: lifetime (:attr:`idle_timeout` is the resolved one).
+    idle_setting: t.Any = SAME_AS_LIFETIME
+    #: The store entries' time to live as configured, ``None`` to follow
+    #: the scope's idle limit (:attr:`store_ttl` is the resolved one).
+    store_ttl_setting: int | None = None
     flask_login: bool = True
 
     @classmethod
@@ -194,13 +209,13 @@ class Settings:
             get("PERMANENT_SESSION_LIFETIME", timedelta(days=31)),
             "PERMANENT_SESSION_LIFETIME",
         )
-        idle = key("SCOPES_SESSION_IDLE_TIMEOUT")
-        idle_timeout = (
-            lifetime
-            if idle is SAME_AS_LIFETIME
-            else as_optional_seconds(idle, "SCOPES_SESSION_IDLE_TIMEOUT")
+        idle = as_idle_timeout(
+            key("SCOPES_SESSION_IDLE_TIMEOUT"), "SCOPES_SESSION_IDLE_TIMEOUT"
         )
-        store_ttl = key("SCOPES_SESSION_STORE_TTL")
+        ttl = as_optional_ttl(
+            key("SCOPES_SESSION_STORE_TTL"), "SCOPES_SESSION_STORE_TTL"
+        )
+        idle_timeout, store_ttl = _times(lifetime, idle, ttl)
         settings = cls(
             secret_key=as_secret(secret_key, "SECRET_KEY"),
             fallback_keys=as_fallbacks(get("SECRET_KEY_FALLBACKS")),
@@ -233,13 +248,7 @@ class Settings:
             ),
             flash_strict=bool(key("SCOPES_FLASH_STRICT")),
             store=as_store(key("SCOPES_SESSION_STORE"), "SCOPES_SESSION_STORE"),
-            # Unset, a browser-session entry lives as long as the session's
-            # idle limit allows: the entry and the session end together.
-            store_ttl=(
-                (idle_timeout or lifetime)
-                if store_ttl is None
-                else as_seconds(store_ttl, "SCOPES_SESSION_STORE_TTL")
-            ),
+            store_ttl=store_ttl,
             migrate_cookies=bool(key("SCOPES_SESSION_MIGRATE_COOKIES")),
             store_max_size=as_positive_int(
                 key("SCOPES_SESSION_STORE_MAX_SIZE"), "SCOPES_SESSION_STORE_MAX_SIZE"
@@ -256,8 +265,8 @@ class Settings:
             devices=bool(key("SCOPES_DEVICES")),
             devices_user_agent=bool(key("SCOPES_DEVICES_USER_AGENT")),
             devices_ip=bool(key("SCOPES_DEVICES_IP")),
-            idle_follows_lifetime=idle is SAME_AS_LIFETIME,
-            store_ttl_follows=store_ttl is None,
+            idle_setting=idle,
+            store_ttl_setting=ttl,
             flask_login=bool(key("SCOPES_FLASK_LOGIN")),
         )
         for config_key, name in (
@@ -399,20 +408,13 @@ class Settings:
                 )
             field, check = found
             changes[field] = check(value, f"{where}[{option!r}]")
-        if "idle_timeout" in changes:
-            follows = changes["idle_timeout"] is SAME_AS_LIFETIME
-            changes["idle_follows_lifetime"] = follows
-        if changes.get("idle_follows_lifetime", self.idle_follows_lifetime):
-            # The idle limit follows the scope's own lifetime.
-            changes["idle_timeout"] = changes.get(
-                "permanent_lifetime", self.permanent_lifetime
-            )
-        if "store_ttl" in changes:
-            changes["store_ttl_follows"] = changes["store_ttl"] is None
-        if changes.get("store_ttl_follows", self.store_ttl_follows):
-            changes["store_ttl"] = changes.get(
-                "idle_timeout", self.idle_timeout
-            ) or changes.get("permanent_lifetime", self.permanent_lifetime)
+        # The idle limit and the entries' time to live, as configured for
+        # this scope or inherited, resolved against its own lifetime.
+        changes["idle_timeout"], changes["store_ttl"] = _times(
+            changes.get("permanent_lifetime", self.permanent_lifetime),
+            changes.get("idle_setting", self.idle_setting),
+            changes.get("store_ttl_setting", self.store_ttl_setting),
+        )
         settings = dataclasses.replace(self, **changes)
         key = f"{where}['cookie_name']"
         settings._check_prefix(key, settings.cookie_name)

@@ -34,6 +34,14 @@ HEADERS = {
 _HEADER_BYTES = {key.encode("ascii"): value for key, value in HEADERS.items()}
 
 
+def is_signed(value: str) -> bool:
+    """Whether ``value`` is in the signed cookie format, valid or not.
+
+    .. versionadded:: 0.2
+    """
+    return value.partition(".")[0] in HEADERS
+
+
 class CookieCodec(t.Protocol):
     """What the session interface asks of a session cookie codec:
     :class:`SessionCodec`, or the encrypting codec in
@@ -163,7 +171,7 @@ class SessionCodec:
 
     def is_own(self, value: str) -> bool:
         """Whether ``value`` is in this codec's format, valid or not."""
-        return value.partition(".")[0] in HEADERS
+        return is_signed(value)
 
     def decode(self, value: str) -> tuple[int, int, dict[str, t.Any], int]:
         """Verify and decode a cookie value.
