@@ -18,6 +18,7 @@ import math
 import re
 import typing as t
 
+from ..codecs.copies import copy_tree
 from ..codecs.tagged import tag_value
 from ..codecs.tagged import untag_value
 from ..errors import FlashValueError
@@ -30,6 +31,8 @@ MAX_ITEMS = 256
 #: The longest str inside a value, key or item, in characters.
 MAX_TEXT = 4096
 
+# Lone surrogates can't be encoded as UTF-8: text holding one would fail
+# when the page is written.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SCALARS = (bool, int, type(None))
 
@@ -131,15 +134,12 @@ def copy_value(value: t.Any, tagged: bool) -> t.Any:
     :raises FlashValueError: The value can't be carried.
     """
     tree = to_tree(value, tagged)
-    if not tagged:
-        return from_tree(_copy_plain(tree), False)
-    return from_tree(tree, True)
-
-
-def _copy_plain(tree: t.Any) -> t.Any:
-    kind = type(tree)
-    if kind is list:
-        return [_copy_plain(item) for item in tree]
-    if kind is dict:
-        return {key: _copy_plain(item) for key, item in tree.items()}
+    if tagged:
+        # Untagging builds new containers, so the copy shares none.
+        try:
+            return untag_value(tree)
+        except (ValueError, TypeError) as e:
+            raise ValueRefused(f"a bad tag: {e}") from None
+    if type(tree) is list or type(tree) is dict:
+        return copy_tree(tree)
     return tree
