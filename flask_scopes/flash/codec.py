@@ -295,7 +295,9 @@ class FlashCodec:
         :raises BadCookie: Why the value was refused.
         """
         if len(value) > self.max_length:
-            raise BadCookie(f"{len(value)} characters, over {self.max_length}")
+            raise BadCookie(
+                f"{len(value)} characters, over {self.max_length}", "oversized"
+            )
         if self.signed:
             if self.keys is None:
                 raise BadCookie("signed, but there is no SECRET_KEY to verify it")

@@ -38,7 +38,16 @@ _SCALARS = (bool, int, type(None))
 
 
 class ValueRefused(ValueError):
-    """Internal: a value is outside the bounds, or of a type JSON lacks."""
+    """Internal: a value is outside the bounds, or of a type JSON lacks.
+
+    :param message: Why it is refused.
+    :param json_lacks: It holds something plain JSON can't carry, which the
+        session's tags (a signed flash) may.
+    """
+
+    def __init__(self, message: str, json_lacks: bool = False) -> None:
+        super().__init__(message)
+        self.json_lacks = json_lacks
 
 
 def check_tree(tree: t.Any) -> None:
@@ -66,23 +75,18 @@ def check_tree(tree: t.Any) -> None:
                 raise ValueRefused(f"nested more than {MAX_DEPTH} deep")
             if kind is dict:
                 for key in node:
-                    walk(key if type(key) is str else _NOT_A_KEY, depth + 1)
+                    if type(key) is not str:
+                        raise ValueRefused("a dict key that is not a str", True)
+                    walk(key, depth + 1)
                 items = node.values()
             else:
                 items = node
             for item in items:
                 walk(item, depth + 1)
         else:
-            raise ValueRefused(f"a {kind.__name__}, which JSON can't carry")
+            raise ValueRefused(f"a {kind.__name__}, which JSON can't carry", True)
 
     walk(tree, 0)
-
-
-class _NotAKey:
-    pass
-
-
-_NOT_A_KEY = _NotAKey()
 
 
 def to_tree(value: t.Any, tagged: bool) -> t.Any:
@@ -104,7 +108,7 @@ def to_tree(value: t.Any, tagged: bool) -> t.Any:
         raise FlashValueError("A flashed value contains itself.", value) from None
     except ValueRefused as e:
         hint = ""
-        if not tagged and "JSON can't carry" in str(e):
+        if not tagged and e.json_lacks:
             hint = " (set SCOPES_FLASH_SIGNED to flash the session's tagged types)"
         raise FlashValueError(
             f"A flashed value can't be carried: {e}{hint}.", value
