@@ -22,7 +22,6 @@ from flask import has_request_context
 from flask import request as request_proxy
 
 from .errors import ScopesError
-from .flash.context import RuntimeSource
 from .session.mapping import ScopesSession
 from .session.null import NullScopesSession
 
@@ -93,7 +92,10 @@ class Sessions:
     def _scopes(request: Request) -> dict[str, SessionScope]:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         source = app.session_interface
-        runtime = source.runtime(app) if isinstance(source, RuntimeSource) else None
+        # Duck-typed: isinstance() against the RuntimeSource protocol of
+        # flask_scopes.flash.context is slow for a per-request path.
+        get = getattr(source, "runtime", None)
+        runtime = get(app) if callable(get) else None
         if runtime is None or not hasattr(runtime, "named"):
             raise ScopesError(
                 f"The app {current_app.name!r} is not set up with flask-scopes,"

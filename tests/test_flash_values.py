@@ -93,6 +93,21 @@ def test_tagged_values_are_refused_unsigned(make_app: AppFactory, value: t.Any) 
             flash.info(value)
 
 
+@pytest.mark.parametrize("value", [{1: 2}, {"a": [{(1,): 2}]}], ids=repr)
+def test_a_key_that_is_not_a_str_is_refused_unsigned(
+    make_app: AppFactory, value: t.Any
+) -> None:
+    app = make_app()
+    with app.test_request_context():
+        with pytest.raises(FlashValueError) as info:
+            flash.add(value)
+    message = str(info.value)
+    # The message names the problem, not an internal class.
+    assert "a dict key that is not a str" in message
+    assert "_NotAKey" not in message
+    assert "SCOPES_FLASH_SIGNED" in message
+
+
 def test_markup_inside_a_value_survives_only_signed(make_app: AppFactory) -> None:
     app, seen = values_app(make_app, SCOPES_FLASH_SIGNED=True)
     app.config["PENDING"].append({"html": Markup("<i>x</i>")})

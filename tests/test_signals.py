@@ -347,3 +347,39 @@ def test_a_refused_flash_cookie(mode_app: AppFactory) -> None:
     kwargs = only(sent, app)
     assert kwargs["scope"] == "flash"
     assert kwargs["reason"] == "malformed"
+
+
+def test_an_oversized_flash_cookie_is_refused_as_oversized(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+
+    @app.get("/read")
+    def read() -> str:
+        return repr(list(flash))
+
+    # A client without a jar sends the header as given.
+    client = app.test_client(use_cookies=False)
+    headers = {"Cookie": "flash=1." + "A" * 5000}
+    with recording(signals.cookie_refused) as sent:
+        assert client.get("/read", headers=headers).text == "[]"
+    assert only(sent, app) == {"scope": "flash", "reason": "oversized"}
+
+
+def test_an_oversized_stored_flash_is_refused_as_oversized(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(SCOPES_SESSION_STORE="simple://")
+
+    @app.get("/read")
+    def read() -> str:
+        return repr(list(flash))
+
+    overflow = app.session_interface.runtime(app).flash_overflow  # type: ignore[attr-defined]
+    reference = "A" * 43
+    overflow.store.set(overflow.prefix + reference, b"x" * (overflow.max_size + 1), 60)
+    client = app.test_client(use_cookies=False)
+    with recording(signals.cookie_refused) as sent:
+        response = client.get("/read", headers={"Cookie": f"flash=2.{reference}"})
+        assert response.text == "[]"
+    assert only(sent, app) == {"scope": "flash", "reason": "oversized"}

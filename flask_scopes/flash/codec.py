@@ -24,7 +24,6 @@ carries markup as text, which renders escaped.
 
 from __future__ import annotations
 
-import binascii
 import json
 import re
 import typing as t
@@ -33,14 +32,15 @@ from dataclasses import field
 
 from markupsafe import Markup
 
+from ..codecs.encoding import b64decode
 from ..codecs.encoding import b64encode
 from ..codecs.encoding import BadCookie
-from ..codecs.encoding import FROM_URLSAFE
 from ..codecs.signing import FLASH_SALT
 from ..codecs.signing import KeyRing
 from ..codecs.tagged import json_dumps
 from ..errors import ConfigurationError
 from ..errors import FlashValueError
+from .values import _SURROGATE
 from .values import copy_value
 from .values import from_tree
 from .values import to_tree
@@ -50,9 +50,6 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..settings import Settings
 
 _BODY = re.compile(r"[A-Za-z0-9_-]*\Z")
-# Lone surrogates can't be encoded as UTF-8: a message holding one would
-# fail when the page is written.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _no_constant(name: str) -> t.NoReturn:
@@ -286,13 +283,7 @@ class FlashCodec:
             raise BadCookie("not in the flash cookie's format")
         if not _BODY.match(body):
             raise BadCookie("bad base64: characters outside the alphabet")
-        try:
-            raw = binascii.a2b_base64(
-                body.encode("ascii").translate(FROM_URLSAFE) + b"=="
-            )
-        except binascii.Error as e:
-            raise BadCookie(f"bad encoding: {e}") from None
-        return self.decode_body(raw)
+        return self.decode_body(b64decode(body))
 
     def unsign(self, value: str) -> str:
         """Check a cookie value's length, and its signature when the flash
@@ -304,7 +295,9 @@ class FlashCodec:
         :raises BadCookie: Why the value was refused.
         """
         if len(value) > self.max_length:
-            raise BadCookie(f"{len(value)} characters, over {self.max_length}")
+            raise BadCookie(
+                f"{len(value)} characters, over {self.max_length}", "oversized"
+            )
         if self.signed:
             if self.keys is None:
                 raise BadCookie("signed, but there is no SECRET_KEY to verify it")

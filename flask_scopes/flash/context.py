@@ -35,18 +35,12 @@ class RuntimeSource(t.Protocol):
     def runtime(self, app: t.Any) -> t.Any: ...
 
 
-class _ScopedRuntime(t.Protocol):
-    # The class of each request's flash scope, beside what a scope needs.
-    flash_scope_class: type[FlashScope]
-
-
 def scope_for(request: Request, runtime: FlashRuntime) -> FlashScope:
     """The flash scope of ``request``, created on first use."""
     found: FlashScope | bool | None = request.environ.get(ENVIRON_KEY)
     if isinstance(found, FlashScope):
         return found
-    factory = t.cast(_ScopedRuntime, runtime).flash_scope_class
-    scope = factory(request, runtime)
+    scope = runtime.flash_scope_class(request, runtime)
     # False: the response was saved before the flash was first used.
     scope.saved = found is False
     request.environ[ENVIRON_KEY] = scope
@@ -71,7 +65,10 @@ def current_scope() -> FlashScope:
         return scope
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     source = app.session_interface
-    runtime = source.runtime(app) if isinstance(source, RuntimeSource) else None
+    # Not isinstance(source, RuntimeSource): a protocol check is slow for a
+    # path every request may take.
+    get = getattr(source, "runtime", None)
+    runtime = get(app) if callable(get) else None
     if runtime is None or getattr(runtime, "flash_codec", None) is None:
         raise ScopesError(
             f"The app {app.name!r} is not set up with flask-scopes, so it has"

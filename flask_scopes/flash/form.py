@@ -9,18 +9,12 @@ import logging
 import re
 import typing as t
 
+from ..errors import FlashValueError
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from .codec import FlashCodec
 
 logger = logging.getLogger("flask_scopes")
-
-
-def _carriable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def pick_fields(
@@ -66,8 +60,11 @@ def pick_fields(
             values = list(value) if isinstance(value, (list, tuple)) else [value]
         else:
             values = []
-        values = [v for v in values if isinstance(v, str)]
-        if not all(map(_carriable, values)):
+        try:
+            values = [
+                codec.check_text(v, "form value") for v in values if isinstance(v, str)
+            ]
+        except FlashValueError:
             # A lone surrogate (from a JSON body) can't be encoded: the
             # field is left out, not an error.
             logger.debug("Not carrying the form field %r: not valid text", name)
@@ -86,6 +83,6 @@ def pick_fields(
             logger.debug("Not carrying the form field %r: too many", name)
             continue
         budget -= size
-        target[name] = [codec.check_text(v, "form value") for v in values]
+        target[name] = values
         carried.append(name)
     return carried

@@ -112,5 +112,5 @@ class FlashOverflow:
             logger.warning("The flash in the store could not be read: %s", e)
             return []
         if len(raw) > self.max_size:
-            raise BadCookie(f"a stored flash of {len(raw)} bytes")
+            raise BadCookie(f"a stored flash of {len(raw)} bytes", "oversized")
         return self.codec.decode_body(raw)

@@ -57,6 +57,8 @@ class FlashRuntime(t.Protocol):
     #:
     #: .. versionadded:: 0.2
     flash_overflow: FlashOverflow | None
+    #: The class of each request's flash scope.
+    flash_scope_class: type[FlashScope]
 
 
 class FlashScope:

@@ -18,6 +18,7 @@ import math
 import re
 import typing as t
 
+from ..codecs.copies import copy_tree
 from ..codecs.tagged import tag_value
 from ..codecs.tagged import untag_value
 from ..errors import FlashValueError
@@ -30,12 +31,23 @@ MAX_ITEMS = 256
 #: The longest str inside a value, key or item, in characters.
 MAX_TEXT = 4096
 
+# Lone surrogates can't be encoded as UTF-8: text holding one would fail
+# when the page is written.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SCALARS = (bool, int, type(None))
 
 
 class ValueRefused(ValueError):
-    """Internal: a value is outside the bounds, or of a type JSON lacks."""
+    """Internal: a value is outside the bounds, or of a type JSON lacks.
+
+    :param message: Why it is refused.
+    :param json_lacks: It holds something plain JSON can't carry, which the
+        session's tags (a signed flash) may.
+    """
+
+    def __init__(self, message: str, json_lacks: bool = False) -> None:
+        super().__init__(message)
+        self.json_lacks = json_lacks
 
 
 def check_tree(tree: t.Any) -> None:
@@ -63,23 +75,18 @@ def check_tree(tree: t.Any) -> None:
                 raise ValueRefused(f"nested more than {MAX_DEPTH} deep")
             if kind is dict:
                 for key in node:
-                    walk(key if type(key) is str else _NOT_A_KEY, depth + 1)
+                    if type(key) is not str:
+                        raise ValueRefused("a dict key that is not a str", True)
+                    walk(key, depth + 1)
                 items = node.values()
             else:
                 items = node
             for item in items:
                 walk(item, depth + 1)
         else:
-            raise ValueRefused(f"a {kind.__name__}, which JSON can't carry")
+            raise ValueRefused(f"a {kind.__name__}, which JSON can't carry", True)
 
     walk(tree, 0)
-
-
-class _NotAKey:
-    pass
-
-
-_NOT_A_KEY = _NotAKey()
 
 
 def to_tree(value: t.Any, tagged: bool) -> t.Any:
@@ -101,7 +108,7 @@ def to_tree(value: t.Any, tagged: bool) -> t.Any:
         raise FlashValueError("A flashed value contains itself.", value) from None
     except ValueRefused as e:
         hint = ""
-        if not tagged and "JSON can't carry" in str(e):
+        if not tagged and e.json_lacks:
             hint = " (set SCOPES_FLASH_SIGNED to flash the session's tagged types)"
         raise FlashValueError(
             f"A flashed value can't be carried: {e}{hint}.", value
@@ -131,15 +138,12 @@ def copy_value(value: t.Any, tagged: bool) -> t.Any:
     :raises FlashValueError: The value can't be carried.
     """
     tree = to_tree(value, tagged)
-    if not tagged:
-        return from_tree(_copy_plain(tree), False)
-    return from_tree(tree, True)
-
-
-def _copy_plain(tree: t.Any) -> t.Any:
-    kind = type(tree)
-    if kind is list:
-        return [_copy_plain(item) for item in tree]
-    if kind is dict:
-        return {key: _copy_plain(item) for key, item in tree.items()}
+    if tagged:
+        # Untagging builds new containers, so the copy shares none.
+        try:
+            return untag_value(tree)
+        except (ValueError, TypeError) as e:
+            raise ValueRefused(f"a bad tag: {e}") from None
+    if type(tree) is list or type(tree) is dict:
+        return copy_tree(tree)
     return tree
