@@ -137,3 +137,10 @@ class BaseSessionStore(abc.ABC):
         :returns: How many were removed.
         """
         return 0
+
+    @staticmethod
+    def _ttl(ttl: int) -> int:
+        # At least a second: cachelib reads 0 as "never expire" and
+        # SimpleCache and FileSystemCache evict such entries first, and
+        # Redis refuses it.
+        return max(1, int(ttl))

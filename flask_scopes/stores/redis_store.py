@@ -6,7 +6,6 @@ Cluster.
 from __future__ import annotations
 
 import copy
-import sys
 import typing as t
 
 from cachelib import BaseCache
@@ -14,6 +13,7 @@ from cachelib.redis_base import BaseRedisCache
 
 from ..errors import ConfigurationError
 from ..errors import SessionStoreUnavailable
+from .base import _client_errors
 from .base import SessionStore
 from .redis_urls import is_cluster_client
 
@@ -21,11 +21,6 @@ from .redis_urls import is_cluster_client
 #: ``ASK``, ``CLUSTERDOWN``, ``CROSSSLOT``, ``TRYAGAIN``.
 _CLUSTER_REPLIES = frozenset(
     {"AskError", "ClusterError", "ClusterCrossSlotError", "TryAgainError"}
-)
-#: Client errors outside the ``RedisError`` tree raised by Cluster clients.
-_CLUSTER_ERRORS = (
-    ("redis.exceptions", "RedisClusterException"),
-    ("valkey.exceptions", "ValkeyClusterException"),
 )
 
 
@@ -123,7 +118,7 @@ class RedisSessionStore(SessionStore):
         self._prefix = None if callable(prefix) else f"{prefix}{self.namespace}"
         #: Whether the client talks to a Cluster through a Cluster client.
         self.cluster = is_cluster_client(self.client)
-        self.errors = self.errors + _cluster_exceptions()
+        self.errors = _client_errors(cluster=True)
         self._refused: str | None = None
         pool = getattr(self.client, "connection_pool", None)
         # A Sentinel primary is a data node by definition.
@@ -297,15 +292,6 @@ class RedisSessionStore(SessionStore):
             return bool(self.client.delete(self.key(name)))
         except self.errors as e:
             self._failed("save", e)
-
-
-def _cluster_exceptions() -> tuple[type[BaseException], ...]:
-    found: list[type[BaseException]] = []
-    for module, name in _CLUSTER_ERRORS:
-        error = getattr(sys.modules.get(module), name, None)
-        if isinstance(error, type) and issubclass(error, BaseException):
-            found.append(error)
-    return tuple(found)
 
 
 def _is_cluster_reply(error: BaseException) -> bool:
