@@ -49,6 +49,10 @@ class BaseSessionStore(abc.ABC):
     #: The errors that mean the backend failed, turned into
     #: :exc:`~flask_scopes.SessionStoreUnavailable` by :meth:`guard`.
     errors: tuple[type[BaseException], ...] = (OSError,)
+    #: The configuration key that names the store, for a
+    #: :exc:`~flask_scopes.ConfigurationError` raised after start-up. The
+    #: session interface sets it to the key the store was configured under.
+    setting = "SCOPES_SESSION_STORE"
 
     @abc.abstractmethod
     def describe(self) -> str:

@@ -85,7 +85,7 @@ class RedisSessionStore(SessionStore):
     :param cache: A :class:`~cachelib.RedisCache` or another
         :class:`~cachelib.redis_base.BaseRedisCache`.
     :param clock: Unused; entries expire by Redis' own clock.
-    :raises ConfigurationError: The client decodes responses to ``str``.
+    :raises ValueError: The client decodes responses to ``str``.
 
     .. versionchanged:: 0.2
         A client made with ``decode_responses=True`` is refused: entries and
@@ -95,24 +95,19 @@ class RedisSessionStore(SessionStore):
         a plain client on a Cluster node or a Sentinel is refused.
     """
 
-    #: The configuration key named by a :exc:`~flask_scopes.ConfigurationError`
-    #: raised after start-up.
-    setting = "SCOPES_SESSION_STORE"
-
     def __init__(
         self, cache: BaseRedisCache, *, clock: t.Callable[[], float] | None = None
     ) -> None:
         super().__init__(cache, clock=clock)
         self.client: t.Any = cache._write_client
         if decodes_responses(self.client):
-            raise ConfigurationError(
-                "SCOPES_SESSION_STORE",
+            raise ValueError(
                 "the Redis client decodes responses to str"
                 " (decode_responses=True), but sessions and revocation markers"
                 " are bytes: reading them as str would lose every session and"
                 " make revocations look absent. Give flask-scopes a client"
                 " without decode_responses (a separate one if the app needs"
-                " decoding).",
+                " decoding)."
             )
         prefix = cache.key_prefix
         self._prefix = None if callable(prefix) else f"{prefix}{self.namespace}"

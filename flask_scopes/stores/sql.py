@@ -161,7 +161,7 @@ class SQLSessionStore(BaseSessionStore):
         engine = bind.engine
         if not isinstance(engine, sa.Engine):
             raise ConfigurationError(
-                "SCOPES_SESSION_STORE",
+                self.setting,
                 f"{type(bind).__name__}.engine is {type(engine).__name__}, not a"
                 " SQLAlchemy Engine: give the engine, a URL, or Flask-SQLAlchemy's"
                 " db.",
