@@ -43,7 +43,6 @@ from .signals import session_too_large
 from .signals import store_unavailable
 from .stores import BaseSessionStore
 from .stores import open_store
-from .stores import RedisSessionStore
 from .stores import SQLOptions
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -158,8 +157,7 @@ class ScopesSessionInterface(SessionInterface):
                 store = open_store(value, clock=self.clock, sql=sql)
             except ValueError as e:
                 raise ConfigurationError(key, str(e)) from None
-            if isinstance(store, RedisSessionStore):
-                store.setting = key
+            store.setting = key
             self._stores[cache_key] = store
         return store
 

@@ -382,3 +382,18 @@ def test_an_engine_attribute_that_is_no_engine_is_a_configuration_error(
 
     with pytest.raises(ConfigurationError, match=r"Holder\.engine is str"):
         app.test_client().get("/set")
+
+
+def test_a_sql_store_names_the_key_it_was_configured_under(
+    make_app: t.Callable[..., Flask],
+) -> None:
+    class Holder:
+        engine = "sqlite://"
+
+    app = make_app(SCOPES_REVOCATION_STORE=Holder())
+    runtime = app.extensions["scopes"].interface(app).runtime(app)
+    store = runtime.revocations.store
+    with app.app_context(), pytest.raises(ConfigurationError) as info:
+        store.get("u:{x}")
+    assert info.value.key == "SCOPES_REVOCATION_STORE"
+    assert "SCOPES_SESSION_STORE" not in str(info.value)

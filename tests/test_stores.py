@@ -904,6 +904,25 @@ def test_file_and_simple_urls(tmp_path: t.Any, make_app: AppFactory) -> None:
     assert isinstance(store_of(app).cache, SimpleCache)
 
 
+@pytest.mark.parametrize("slashes", ["//", ""], ids=["unix:///path", "unix:/path"])
+def test_unix_socket_urls(tmp_path: t.Any, make_app: AppFactory, slashes: str) -> None:
+    # No server: a socket that can't be reached is only checked on first use.
+    socket = f"{tmp_path}/redis.sock"
+    app = make_app(SCOPES_SESSION_STORE=f"unix:{slashes}{socket}?key_prefix=env:")
+    store = store_of(app)
+    assert isinstance(store, RedisSessionStore)
+    assert store.client.connection_pool.connection_kwargs["path"] == socket
+    assert store.describe() == f"RedisCache at {socket}"
+    assert store.key("s:x") == "env:scopes:s:x"
+
+
+def test_file_url_without_slashes(tmp_path: t.Any, make_app: AppFactory) -> None:
+    app = make_app(SCOPES_SESSION_STORE=f"file:{tmp_path}/sessions")
+    store = store_of(app)
+    assert isinstance(store, FileSystemSessionStore)
+    assert store.path == f"{tmp_path}/sessions"
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -1177,6 +1196,19 @@ def test_decoding_redis_client_is_refused(
     # Refused at start-up: no server is reached.
     with pytest.raises(ConfigurationError, match="decode_responses"):
         make_app(**{key: make_store()})
+
+
+def test_refused_revocation_store_names_its_key_once(make_app: AppFactory) -> None:
+    import redis
+
+    # Cookie mode: the only store is the revocation store.
+    with pytest.raises(ConfigurationError) as info:
+        make_app(SCOPES_REVOCATION_STORE=redis.Redis(port=1, decode_responses=True))
+    message = str(info.value)
+    assert info.value.key == "SCOPES_REVOCATION_STORE"
+    assert message.count("SCOPES_REVOCATION_STORE") == 1
+    assert "SCOPES_SESSION_STORE" not in message
+    assert "decode_responses" in message
 
 
 def test_store_returning_text_fails_closed() -> None:

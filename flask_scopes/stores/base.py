@@ -74,19 +74,28 @@ class _RawBytes:
         return f.read()
 
 
-def _client_errors() -> tuple[type[BaseException], ...]:
+#: The errors of each store client: its module, the names of its errors,
+#: and those of the errors outside that tree that only its Cluster client
+#: raises.
+_CLIENT_ERRORS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("redis.exceptions", ("RedisError",), ("RedisClusterException",)),
+    ("valkey.exceptions", ("ValkeyError",), ("ValkeyClusterException",)),
+    ("pymongo.errors", ("PyMongoError",), ()),
+    ("botocore.exceptions", ("BotoCoreError", "ClientError"), ()),
+    ("pylibmc", ("Error",), ()),
+)
+
+
+def _client_errors(*, cluster: bool = False) -> tuple[type[BaseException], ...]:
     """The errors of the store clients already imported, which mean the
-    store could not do what it was asked."""
+    store could not do what it was asked.
+
+    :param cluster: Include those only Cluster clients raise.
+    """
     found: list[type[BaseException]] = [OSError]
-    for module, names in (
-        ("redis.exceptions", ("RedisError",)),
-        ("valkey.exceptions", ("ValkeyError",)),
-        ("pymongo.errors", ("PyMongoError",)),
-        ("botocore.exceptions", ("BotoCoreError", "ClientError")),
-        ("pylibmc", ("Error",)),
-    ):
+    for module, names, cluster_names in _CLIENT_ERRORS:
         loaded = sys.modules.get(module)
-        for name in names:
+        for name in (*names, *cluster_names) if cluster else names:
             error = getattr(loaded, name, None)
             if isinstance(error, type) and issubclass(error, BaseException):
                 found.append(error)
@@ -96,7 +105,8 @@ def _client_errors() -> tuple[type[BaseException], ...]:
 class SessionStore(BaseSessionStore):
     """Bytes under string keys in a cachelib cache, with a time to live.
 
-    Every key is prefixed with :attr:`namespace`. Every method raises
+    Every key is prefixed with :attr:`namespace`, after the cache's own
+    ``key_prefix``. Every method raises
     :exc:`~flask_scopes.SessionStoreUnavailable` when the store fails.
 
     :param cache: The cache to keep the entries in. It is not changed: a
@@ -106,11 +116,6 @@ class SessionStore(BaseSessionStore):
         carry their expiry time.
     """
 
-    #: Prefix of every key written, after the cache's own ``key_prefix``.
-    namespace = "scopes:"
-    #: Whether the backend removes expired entries by itself. If not,
-    #: ``flask scopes purge`` removes them.
-    expires_by_itself = True
     #: A :class:`~cachelib.SimpleCache` whose ``threshold`` is below this
     #: gets a :class:`StoreEvictionWarning` when the store is made.
     eviction_warning_below = 100_000
@@ -165,18 +170,18 @@ class SessionStore(BaseSessionStore):
 
     def get(self, name: str) -> bytes | None:
         """The entry, or ``None`` if it is missing or expired."""
-        with self._guard("load"):
+        with self.guard("load"):
             return self._check_bytes(self._view.get(self.key(name)))
 
     def get_many(self, *names: str) -> list[bytes | None]:
         """Several entries at once, in one round trip where the store can."""
-        with self._guard("load"):
+        with self.guard("load"):
             values = self._view.get_many(*map(self.key, names))
         return [self._check_bytes(value) for value in values]
 
     def set(self, name: str, value: bytes, ttl: int) -> None:
         """Write an entry, whether it exists or not."""
-        with self._guard("save"):
+        with self.guard("save"):
             ok = self._view.set(self.key(name), value, timeout=self._ttl(ttl))
         if not ok:
             raise SessionStoreUnavailable("save", self.describe())
@@ -186,7 +191,7 @@ class SessionStore(BaseSessionStore):
 
         :returns: ``False`` if it already exists.
         """
-        with self._guard("save"):
+        with self.guard("save"):
             return bool(self._view.add(self.key(name), value, timeout=self._ttl(ttl)))
 
     def replace(self, name: str, value: bytes, ttl: int) -> bool:
@@ -198,7 +203,7 @@ class SessionStore(BaseSessionStore):
         :returns: ``False`` if it no longer exists, and nothing was written.
         """
         key = self.key(name)
-        with self._guard("save"):
+        with self.guard("save"):
             if not self._view.has(key):
                 return False
             ok = self._view.set(key, value, timeout=self._ttl(ttl))
@@ -212,17 +217,10 @@ class SessionStore(BaseSessionStore):
         :returns: Whether it existed.
         """
         key = self.key(name)
-        with self._guard("save"):
+        with self.guard("save"):
             # SimpleCache deletes an expired entry as if it were live.
             live = bool(self._view.has(key))
             return bool(self._view.delete(key)) and live
-
-    def purge_expired(self) -> int:
-        """Remove expired entries, for backends that keep them.
-
-        :returns: How many were removed.
-        """
-        return 0
 
     def _check_bytes(self, value: t.Any) -> bytes | None:
         # Anything but bytes or a miss is a store that can't be read (a
@@ -236,9 +234,3 @@ class SessionStore(BaseSessionStore):
             self.describe(),
             TypeError(f"the store returned {type(value).__name__}, not bytes"),
         )
-
-    @staticmethod
-    def _ttl(ttl: int) -> int:
-        # cachelib reads 0 as "never expire" and SimpleCache and
-        # FileSystemCache evict such entries first: never send it.
-        return max(1, int(ttl))

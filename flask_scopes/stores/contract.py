@@ -49,6 +49,10 @@ class BaseSessionStore(abc.ABC):
     #: The errors that mean the backend failed, turned into
     #: :exc:`~flask_scopes.SessionStoreUnavailable` by :meth:`guard`.
     errors: tuple[type[BaseException], ...] = (OSError,)
+    #: The configuration key that names the store, for a
+    #: :exc:`~flask_scopes.ConfigurationError` raised after start-up. The
+    #: session interface sets it to the key the store was configured under.
+    setting = "SCOPES_SESSION_STORE"
 
     @abc.abstractmethod
     def describe(self) -> str:
@@ -137,3 +141,10 @@ class BaseSessionStore(abc.ABC):
         :returns: How many were removed.
         """
         return 0
+
+    @staticmethod
+    def _ttl(ttl: int) -> int:
+        # At least a second: cachelib reads 0 as "never expire" and
+        # SimpleCache and FileSystemCache evict such entries first, and
+        # Redis refuses it.
+        return max(1, int(ttl))

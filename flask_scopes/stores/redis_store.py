@@ -6,7 +6,6 @@ Cluster.
 from __future__ import annotations
 
 import copy
-import sys
 import typing as t
 
 from cachelib import BaseCache
@@ -14,6 +13,7 @@ from cachelib.redis_base import BaseRedisCache
 
 from ..errors import ConfigurationError
 from ..errors import SessionStoreUnavailable
+from .base import _client_errors
 from .base import SessionStore
 from .redis_urls import is_cluster_client
 
@@ -21,11 +21,6 @@ from .redis_urls import is_cluster_client
 #: ``ASK``, ``CLUSTERDOWN``, ``CROSSSLOT``, ``TRYAGAIN``.
 _CLUSTER_REPLIES = frozenset(
     {"AskError", "ClusterError", "ClusterCrossSlotError", "TryAgainError"}
-)
-#: Client errors outside the ``RedisError`` tree raised by Cluster clients.
-_CLUSTER_ERRORS = (
-    ("redis.exceptions", "RedisClusterException"),
-    ("valkey.exceptions", "ValkeyClusterException"),
 )
 
 
@@ -90,7 +85,7 @@ class RedisSessionStore(SessionStore):
     :param cache: A :class:`~cachelib.RedisCache` or another
         :class:`~cachelib.redis_base.BaseRedisCache`.
     :param clock: Unused; entries expire by Redis' own clock.
-    :raises ConfigurationError: The client decodes responses to ``str``.
+    :raises ValueError: The client decodes responses to ``str``.
 
     .. versionchanged:: 0.2
         A client made with ``decode_responses=True`` is refused: entries and
@@ -100,30 +95,25 @@ class RedisSessionStore(SessionStore):
         a plain client on a Cluster node or a Sentinel is refused.
     """
 
-    #: The configuration key named by a :exc:`~flask_scopes.ConfigurationError`
-    #: raised after start-up.
-    setting = "SCOPES_SESSION_STORE"
-
     def __init__(
         self, cache: BaseRedisCache, *, clock: t.Callable[[], float] | None = None
     ) -> None:
         super().__init__(cache, clock=clock)
         self.client: t.Any = cache._write_client
         if decodes_responses(self.client):
-            raise ConfigurationError(
-                "SCOPES_SESSION_STORE",
+            raise ValueError(
                 "the Redis client decodes responses to str"
                 " (decode_responses=True), but sessions and revocation markers"
                 " are bytes: reading them as str would lose every session and"
                 " make revocations look absent. Give flask-scopes a client"
                 " without decode_responses (a separate one if the app needs"
-                " decoding).",
+                " decoding)."
             )
         prefix = cache.key_prefix
         self._prefix = None if callable(prefix) else f"{prefix}{self.namespace}"
         #: Whether the client talks to a Cluster through a Cluster client.
         self.cluster = is_cluster_client(self.client)
-        self.errors = self.errors + _cluster_exceptions()
+        self.errors = _client_errors(cluster=True)
         self._refused: str | None = None
         pool = getattr(self.client, "connection_pool", None)
         # A Sentinel primary is a data node by definition.
@@ -297,15 +287,6 @@ class RedisSessionStore(SessionStore):
             return bool(self.client.delete(self.key(name)))
         except self.errors as e:
             self._failed("save", e)
-
-
-def _cluster_exceptions() -> tuple[type[BaseException], ...]:
-    found: list[type[BaseException]] = []
-    for module, name in _CLUSTER_ERRORS:
-        error = getattr(sys.modules.get(module), name, None)
-        if isinstance(error, type) and issubclass(error, BaseException):
-            found.append(error)
-    return tuple(found)
 
 
 def _is_cluster_reply(error: BaseException) -> bool:

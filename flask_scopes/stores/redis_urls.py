@@ -214,7 +214,9 @@ def client_from_url(url: str) -> t.Any:
     if url.lower().startswith("unix:"):
         library = _library("redis")
         return library.from_url(
-            url, socket_timeout=DEFAULT_TIMEOUT, socket_connect_timeout=DEFAULT_TIMEOUT
+            _unix_url(url),
+            socket_timeout=DEFAULT_TIMEOUT,
+            socket_connect_timeout=DEFAULT_TIMEOUT,
         )
     parts = split_url(url)
     library = _library(parts.library)
@@ -250,6 +252,15 @@ def client_from_url(url: str) -> t.Any:
     sentinel = importlib.import_module(f"{library.__name__}.sentinel")
     found = sentinel.Sentinel(parts.hosts, sentinel_kwargs=sentinel_kwargs, **kwargs)
     return found.master_for(service)
+
+
+def _unix_url(url: str) -> str:
+    """A ``unix:`` URL as the clients read it: ``unix:///path``, also for
+    ``unix:/path``, which they refuse."""
+    rest = url[len("unix:") :]
+    if rest.startswith("/") and not rest.startswith("//"):
+        rest = "//" + rest
+    return f"unix:{rest}"
 
 
 _SENTINEL_OPTIONS = ("service_name", "db", "sentinel_username", "sentinel_password")

@@ -29,30 +29,16 @@ from sqlalchemy.dialects import sqlite
 from ..errors import ConfigurationError
 from ..errors import SessionStoreUnavailable
 from .contract import BaseSessionStore
+from .sql_config import check_table_name as check_table_name
+from .sql_config import DEFAULT_TABLE as DEFAULT_TABLE
 from .sql_config import is_sql_bind
-from .sql_config import is_table_name
 
-#: The default name of the table.
-DEFAULT_TABLE = "scopes_sessions"
 #: The largest value a row holds, in bytes (a MySQL ``MEDIUMBLOB``).
 MAX_VALUE_SIZE = 16 * 1024 * 1024 - 1
 
 #: Dialects with ``INSERT ... ON CONFLICT``, which makes :meth:`add` one
 #: statement.
 _ON_CONFLICT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
-
-def check_table_name(name: str) -> None:
-    """Check a table name: letters, digits and ``_``, optionally after a
-    schema name and a dot.
-
-    :raises ValueError: It is not such a name.
-    """
-    if not is_table_name(name):
-        raise ValueError(
-            f"{name!r} is not a table name: use letters, digits and _, with an"
-            " optional schema name and a dot before it."
-        )
 
 
 def session_table(metadata: sa.MetaData, name: str = DEFAULT_TABLE) -> sa.Table:
@@ -175,7 +161,7 @@ class SQLSessionStore(BaseSessionStore):
         engine = bind.engine
         if not isinstance(engine, sa.Engine):
             raise ConfigurationError(
-                "SCOPES_SESSION_STORE",
+                self.setting,
                 f"{type(bind).__name__}.engine is {type(engine).__name__}, not a"
                 " SQLAlchemy Engine: give the engine, a URL, or Flask-SQLAlchemy's"
                 " db.",
@@ -220,9 +206,6 @@ class SQLSessionStore(BaseSessionStore):
     def _now(self) -> int:
         return int(self.clock())
 
-    def _expiry(self, ttl: int) -> int:
-        return self._now() + max(1, int(ttl))
-
     # -- operations ----------------------------------------------------------
 
     def get(self, name: str) -> bytes | None:
@@ -240,7 +223,7 @@ class SQLSessionStore(BaseSessionStore):
         return [found.get(key) for key in keys]
 
     def set(self, name: str, value: bytes, ttl: int) -> None:
-        key, expires = self.key(name), self._expiry(ttl)
+        key, expires = self.key(name), self._now() + self._ttl(ttl)
         with self.guard("save"), self._connect() as conn:
             insert = self._insert(conn)
             if insert is not None:
@@ -248,7 +231,7 @@ class SQLSessionStore(BaseSessionStore):
                 conn.execute(
                     statement.on_conflict_do_update(
                         index_elements=[self.table.c.key],
-                        set_={"value": value, "expires_at": expires},
+                        set_=_from_excluded(statement),
                     )
                 )
             else:
@@ -275,7 +258,7 @@ class SQLSessionStore(BaseSessionStore):
 
     def add(self, name: str, value: bytes, ttl: int) -> bool:
         key, now = self.key(name), self._now()
-        expires = now + max(1, int(ttl))
+        expires = now + self._ttl(ttl)
         with self.guard("save"), self._connect() as conn:
             insert = self._insert(conn)
             if insert is not None:
@@ -285,7 +268,7 @@ class SQLSessionStore(BaseSessionStore):
                 done = conn.execute(
                     statement.on_conflict_do_update(
                         index_elements=[self.table.c.key],
-                        set_={"value": value, "expires_at": expires},
+                        set_=_from_excluded(statement),
                         where=self.table.c.expires_at <= now,
                     ),
                     execution_options={"preserve_rowcount": True},
@@ -301,6 +284,8 @@ class SQLSessionStore(BaseSessionStore):
             return True
 
     def _insert(self, conn: sa.Connection) -> t.Any:
+        """``INSERT ... ON CONFLICT`` for the dialects in :data:`_ON_CONFLICT`,
+        else ``None``."""
         if self.native_add is None:
             self.native_add = conn.dialect.name in _ON_CONFLICT
         if not self.native_add:
@@ -308,11 +293,12 @@ class SQLSessionStore(BaseSessionStore):
         return _ON_CONFLICT[conn.dialect.name](self.table)
 
     def replace(self, name: str, value: bytes, ttl: int) -> bool:
+        now = self._now()
         params = {
             "k": self.key(name),
             "v": value,
-            "e": self._expiry(ttl),
-            "now": self._now(),
+            "e": now + self._ttl(ttl),
+            "now": now,
         }
         with self.guard("save"), self._connect() as conn:
             done = conn.execute(self._replace, params)
@@ -347,3 +333,10 @@ class SQLSessionStore(BaseSessionStore):
                 if len(keys) < self.purge_batch:
                     break
         return removed
+
+
+def _from_excluded(statement: t.Any) -> dict[str, t.Any]:
+    """What ``ON CONFLICT DO UPDATE`` writes over the row: the values the
+    ``INSERT`` proposed (PostgreSQL's and SQLite's ``excluded``), bound once."""
+    excluded = statement.excluded
+    return {"value": excluded.value, "expires_at": excluded.expires_at}

@@ -22,6 +22,8 @@ SQL_DIALECTS = (
 )
 
 MISSING_SQL = "needs SQLAlchemy: pip install 'flask-scopes[sql]'."
+#: The default name of the table.
+DEFAULT_TABLE = "scopes_sessions"
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,13 @@ class SQLOptions:
     """
 
     #: :data:`SCOPES_SESSION_SQL_TABLE`.
-    table: str = "scopes_sessions"
+    table: str = DEFAULT_TABLE
     #: :data:`SCOPES_SESSION_SQL_CREATE_TABLE`.
     create_table: bool = False
 
     #: The configuration keys and their defaults.
     DEFAULTS: t.ClassVar[dict[str, t.Any]] = {
-        "SCOPES_SESSION_SQL_TABLE": "scopes_sessions",
+        "SCOPES_SESSION_SQL_TABLE": DEFAULT_TABLE,
         "SCOPES_SESSION_SQL_CREATE_TABLE": False,
     }
 
@@ -50,12 +52,10 @@ class SQLOptions:
         :raises ConfigurationError: The table name is not one.
         """
         table = get("SCOPES_SESSION_SQL_TABLE")
-        if not is_table_name(table):
-            raise ConfigurationError(
-                "SCOPES_SESSION_SQL_TABLE",
-                f"{table!r} is not a table name: use letters, digits and _, with"
-                " an optional schema name and a dot before it.",
-            )
+        try:
+            check_table_name(table)
+        except ValueError as e:
+            raise ConfigurationError("SCOPES_SESSION_SQL_TABLE", str(e)) from None
         return cls(table, bool(get("SCOPES_SESSION_SQL_CREATE_TABLE")))
 
 
@@ -68,6 +68,19 @@ def is_table_name(value: object) -> bool:
     """Whether ``value`` is a table name: letters, digits and ``_``,
     optionally after a schema name and a dot."""
     return isinstance(value, str) and _TABLE_NAME.fullmatch(value) is not None
+
+
+def check_table_name(name: object) -> None:
+    """Check a table name: letters, digits and ``_``, optionally after a
+    schema name and a dot.
+
+    :raises ValueError: It is not such a name.
+    """
+    if not is_table_name(name):
+        raise ValueError(
+            f"{name!r} is not a table name: use letters, digits and _, with an"
+            " optional schema name and a dot before it."
+        )
 
 
 def is_sql_url(url: str) -> bool:

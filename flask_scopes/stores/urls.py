@@ -94,7 +94,7 @@ def check_url(url: str) -> None:
     if is_sql_url(url):
         check_sql_url(url)
         return
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    scheme = _scheme(url)
     if scheme not in URL_SCHEMES:
         raise ValueError(
             f"{url.split(':', 1)[0]!r} is not a known store URL scheme; use one"
@@ -111,6 +111,14 @@ def check_url(url: str) -> None:
                 f"{url!r}: write a file URL with an absolute path, such as"
                 " file:///var/lib/myapp/sessions."
             )
+
+
+def _scheme(url: str) -> str:
+    """The scheme of ``url``, in lower case: what comes before the first
+    ``:``, so that ``unix:/path`` and ``file:/path`` are read as
+    ``unix:///path`` and ``file:///path`` are."""
+    scheme, colon, _ = url.partition(":")
+    return scheme.lower() if colon else ""
 
 
 def store_from_url(
@@ -148,7 +156,7 @@ def store_from_url(
     check_url(url)
     if is_sql_url(url):
         return t.cast(BaseSessionStore, open_sql(url, clock, sql))
-    if url.split("://", 1)[0].lower() in REDIS_SCHEMES:
+    if _scheme(url) in REDIS_SCHEMES:
         return _redis_store(url, clock)
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
