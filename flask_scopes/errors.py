@@ -36,6 +36,10 @@ class ConfigurationError(ScopesError, ValueError):
         super().__init__(f"{key}: {message}")
         #: The configuration key at fault.
         self.key = key
+        #: Why its value is refused, without the key.
+        #:
+        #: .. versionadded:: 0.2
+        self.detail = message
 
 
 class SessionValueError(ScopesError, TypeError):

@@ -155,6 +155,9 @@ class ScopesSessionInterface(SessionInterface):
         if store is None:
             try:
                 store = open_store(value, clock=self.clock, sql=sql)
+            except ConfigurationError as e:
+                # Raised by the store, which does not know its key yet.
+                raise ConfigurationError(key, e.detail) from None
             except ValueError as e:
                 raise ConfigurationError(key, str(e)) from None
             store.setting = key

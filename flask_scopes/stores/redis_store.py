@@ -85,7 +85,7 @@ class RedisSessionStore(SessionStore):
     :param cache: A :class:`~cachelib.RedisCache` or another
         :class:`~cachelib.redis_base.BaseRedisCache`.
     :param clock: Unused; entries expire by Redis' own clock.
-    :raises ValueError: The client decodes responses to ``str``.
+    :raises ConfigurationError: The client decodes responses to ``str``.
 
     .. versionchanged:: 0.2
         A client made with ``decode_responses=True`` is refused: entries and
@@ -101,13 +101,14 @@ class RedisSessionStore(SessionStore):
         super().__init__(cache, clock=clock)
         self.client: t.Any = cache._write_client
         if decodes_responses(self.client):
-            raise ValueError(
+            raise ConfigurationError(
+                self.setting,
                 "the Redis client decodes responses to str"
                 " (decode_responses=True), but sessions and revocation markers"
                 " are bytes: reading them as str would lose every session and"
                 " make revocations look absent. Give flask-scopes a client"
                 " without decode_responses (a separate one if the app needs"
-                " decoding)."
+                " decoding).",
             )
         prefix = cache.key_prefix
         self._prefix = None if callable(prefix) else f"{prefix}{self.namespace}"
