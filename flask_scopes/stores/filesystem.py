@@ -89,7 +89,7 @@ class FileSystemSessionStore(SessionStore):
             raise
 
     def get(self, name: str) -> bytes | None:
-        with self._guard("load"):
+        with self.guard("load"):
             found = self._read(self._filename(self.key(name)))
         if found is None or not self._live(found[0]):
             return None
@@ -99,12 +99,12 @@ class FileSystemSessionStore(SessionStore):
         return [self.get(name) for name in names]
 
     def set(self, name: str, value: bytes, ttl: int) -> None:
-        with self._guard("save"):
+        with self.guard("save"):
             self._write(self._filename(self.key(name)), value, ttl)
 
     def add(self, name: str, value: bytes, ttl: int) -> bool:
         filename = self._filename(self.key(name))
-        with self._guard("save"):
+        with self.guard("save"):
             found = self._read(filename)
             if found is not None and self._live(found[0]):
                 return False
@@ -113,7 +113,7 @@ class FileSystemSessionStore(SessionStore):
 
     def replace(self, name: str, value: bytes, ttl: int) -> bool:
         filename = self._filename(self.key(name))
-        with self._guard("save"):
+        with self.guard("save"):
             found = self._read(filename)
             if found is None or not self._live(found[0]):
                 return False
@@ -122,7 +122,7 @@ class FileSystemSessionStore(SessionStore):
 
     def delete(self, name: str) -> bool:
         filename = self._filename(self.key(name))
-        with self._guard("save"):
+        with self.guard("save"):
             found = self._read(filename)
             try:
                 os.remove(filename)
@@ -157,7 +157,7 @@ class FileSystemSessionStore(SessionStore):
         """
         removed = 0
         now = self.clock()
-        with self._guard("purge"):
+        with self.guard("purge"):
             entries = list(os.scandir(self.path))
         for entry in entries:
             if not self.owns(entry):
