@@ -313,9 +313,15 @@ def test_bad_settings_are_refused(config: dict[str, t.Any], message: str) -> Non
 
 def test_a_decoding_client_is_refused(redis_server: RedisServer) -> None:
     client = redis_server.client(decode_responses=True)
-    # Refused by the Redis store already, and by the near cache too.
-    with pytest.raises((NearCacheUnsupported, ConfigurationError), match="decode"):
-        NearCachedStore(RedisSessionStore(RedisCache(client)), 10)
+    # Refused by the Redis store already, before any near cache.
+    with pytest.raises(ConfigurationError, match="decode"):
+        RedisSessionStore(RedisCache(client))
+    # The near cache checks again, on the pool its connections copy: a
+    # store whose client came to decode after it was made is refused too.
+    store = RedisSessionStore(RedisCache(redis_server.client()))
+    store.client.connection_pool.connection_kwargs["decode_responses"] = True
+    with pytest.raises(NearCacheUnsupported, match="decodes responses"):
+        NearCachedStore(store, 10)
 
 
 def cached_app(server: RedisServer) -> tuple[Flask, Scopes]:

@@ -291,15 +291,25 @@ def test_sign_out_wins_across_processes(db_url: str, race: str) -> None:
         # The late save wrote nothing, and left the browser's cookie alone.
         assert headers == []
     else:
+        # The other process saves again and again while this one signs out:
+        # sign-out starts once one of its saves found the session signed in.
+        started = ctx.Event()
         saver = ctx.Process(
-            target=sql_workers.save_often, args=(db_url, cookie, 200, out)
+            target=sql_workers.save_often, args=(db_url, cookie, 20, started, out)
         )
         saver.start()
-        client.get("/touch/0")
+        assert started.wait(60)
         assert client.get("/logout").status_code == 200
+        seen = out.get(120)
         saver.join(120)
         assert saver.exitcode == 0
-        assert set(out.get(10)) == {200}
+        assert {status for status, _ in seen} == {200}
+        found = [signed_in for _, signed_in in seen]
+        # Signed in until the sign-out, then signed out for good: no save
+        # that loaded the session before it brought the session back.
+        ended = found.index(False)
+        assert ended >= 1
+        assert not any(found[ended:]) and len(found) - ended >= 20
     assert [r for r in rows(db_url) if r.key.startswith("scopes:s:")] == []
     replay = app.test_client()
     replay.set_cookie("session", cookie)
