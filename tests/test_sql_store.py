@@ -216,9 +216,26 @@ def test_purge_in_batches(db_url: str, make_app: AppFactory, clock: FakeClock) -
         store.set(f"s:old{i}", b"1", 10)
     store.set("s:live", b"2", 1000)
     clock.advance(10)
+    deleted: list[int] = []
+
+    @sa.event.listens_for(store.engine, "after_cursor_execute")
+    def count(
+        conn: t.Any,
+        cursor: t.Any,
+        statement: str,
+        parameters: t.Any,
+        context: t.Any,
+        executemany: bool,
+    ) -> None:
+        if statement.lstrip().upper().startswith("DELETE"):
+            deleted.append(cursor.rowcount)
+
     result = app.test_cli_runner().invoke(args=["scopes", "purge"])
+    sa.event.remove(store.engine, "after_cursor_execute", count)
     assert result.exit_code == 0, result.output
     assert "removed 250 expired entries" in result.output
+    # One DELETE per batch, none of them over the bound.
+    assert deleted == [100, 100, 50]
     assert [r.key for r in rows(db_url)] == ["scopes:s:live"]
     dispose(app)
 
