@@ -70,6 +70,28 @@ def _name(kind: str = "s", tag: str | None = None) -> str:
     return f"{kind}:{{{tag or _tag()}}}Ab{secrets.token_urlsafe(32)}"
 
 
+def _add_sign_in_views(app: Flask) -> Flask:
+    """``/login/<user>`` binds the session to ``user`` and stores it,
+    ``/user`` shows it, ``/logout`` clears the session."""
+
+    @app.get("/login/<user>")
+    def login(user: str) -> str:
+        session.bind_user(user)  # type: ignore[attr-defined]
+        session["user"] = user
+        return "ok"
+
+    @app.get("/user")
+    def user() -> str:
+        return str(session.get("user"))
+
+    @app.get("/logout")
+    def logout() -> str:
+        session.clear()
+        return "ok"
+
+    return app
+
+
 class StoreContractTests:
     """The tests every :class:`~flask_scopes.stores.BaseSessionStore`
     passes. Override :meth:`make_store`; see :mod:`flask_scopes.testing`.
@@ -226,21 +248,7 @@ class StoreContractTests:
         app = Flask(__name__)
         app.config.update(SECRET_KEY="store-contract", SCOPES_SESSION_STORE=store)
         scopes.init_app(app)
-
-        @app.get("/login/<user>")
-        def login(user: str) -> str:
-            session.bind_user(user)  # type: ignore[attr-defined]
-            session["user"] = user
-            return "ok"
-
-        @app.get("/user")
-        def user() -> str:
-            return str(session.get("user"))
-
-        @app.get("/logout")
-        def logout() -> str:
-            session.clear()
-            return "ok"
+        _add_sign_in_views(app)
 
         @app.get("/save-after-logout")
         def save_after_logout() -> str:

@@ -7,6 +7,7 @@ import pytest
 from flask import Flask
 
 from flask_scopes import Scopes
+from flask_scopes.testing import ManualClock
 
 from .redis_server import redis_process as redis_process
 from .redis_server import redis_server as redis_server
@@ -18,17 +19,8 @@ from .redis_topologies import sentinel_process as sentinel_process
 SECRET = "test-secret-key"
 
 
-class FakeClock:
-    """A clock the tests move by hand: time never passes by itself."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+#: A clock the tests move by hand: time never passes by itself.
+FakeClock = ManualClock
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import typing as t
-
-from flask import Flask
-from flask import session
 from werkzeug.test import TestResponse
+
+from flask_scopes.testing import _add_sign_in_views
 
 
 def set_cookies(response: TestResponse, name: str) -> list[str]:
@@ -44,26 +42,6 @@ def vary(response: TestResponse) -> list[str]:
     ]
 
 
-T = t.TypeVar("T")
-
-
-def add_sign_in_views(app: Flask) -> Flask:
-    """``/login/<user>`` binds the session to ``user`` and stores it,
-    ``/user`` shows it, ``/logout`` clears the session."""
-
-    @app.get("/login/<user>")
-    def login(user: str) -> str:
-        session.bind_user(user)  # type: ignore[attr-defined]
-        session["user"] = user
-        return "ok"
-
-    @app.get("/user")
-    def user() -> str:
-        return str(session.get("user"))
-
-    @app.get("/logout")
-    def logout() -> str:
-        session.clear()
-        return "ok"
-
-    return app
+#: ``/login/<user>`` binds the session to ``user`` and stores it, ``/user``
+#: shows it, ``/logout`` clears the session; returns the app.
+add_sign_in_views = _add_sign_in_views

@@ -3,6 +3,7 @@ tests: module-level functions, so that ``spawn`` can start them."""
 
 from __future__ import annotations
 
+import time
 import typing as t
 
 from flask import Flask
@@ -32,9 +33,11 @@ def make_app(url: str) -> Flask:
 
     @app.get("/touch/<int:n>")
     def touch(n: int) -> str:
-        if "user" in session:
-            session["n"] = n
-        return "ok"
+        """Save a change if the session is signed in; say whether it was."""
+        if "user" not in session:
+            return "signed out"
+        session["n"] = n
+        return "signed in"
 
     return app
 
@@ -66,11 +69,24 @@ def sign_out(url: str, cookie: str, loaded: t.Any, signed_out: t.Any) -> None:
     signed_out.set()
 
 
-def save_often(url: str, cookie: str, rounds: int, out: t.Any) -> None:
-    """Save a change to the session, again and again; report the statuses."""
+def save_often(url: str, cookie: str, rounds: int, started: t.Any, out: t.Any) -> None:
+    """Save a change to the session again and again, setting ``started``
+    once a request found it signed in, until ``rounds`` requests in a row
+    found it signed out (or a minute passed); report each request's status
+    and whether it found the session signed in."""
     client = make_app(url).test_client()
     client.set_cookie("session", cookie)
-    out.put([client.get(f"/touch/{n}").status_code for n in range(rounds)])
+    seen: list[tuple[int, bool]] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (
+        len(seen) < rounds or any(found for _, found in seen[-rounds:])
+    ):
+        response = client.get(f"/touch/{len(seen)}")
+        found = response.text == "signed in"
+        if found:
+            started.set()
+        seen.append((response.status_code, found))
+    out.put(seen)
 
 
 def add_race(url: str, rounds: int, barrier: t.Any, out: t.Any) -> None:

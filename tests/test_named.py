@@ -231,17 +231,39 @@ def test_a_cookie_of_one_scope_never_verifies_as_another(
 
     response = app.test_client().get("/write")
     values = {name: cookie_value(response, name) for name in ("a", "b", "session")}
-    assert len(set(values)) == 3
-    for sent in values.values():
+    assert len(set(values.values())) == 3
+    written = {"a": "a", "b": "b", "session": "default"}
+    for owner, sent in values.items():
         client = app.test_client()
         for name in ("a", "b", "session"):
             client.set_cookie(name, sent)
         # Only the scope the value was made for reads it.
         found = client.get("/read").text.split()
-        owner = [name for name, value in values.items() if value == sent][0]
-        expected = {"a": "a", "b": "b", "session": "default"}[owner]
-        assert found.count("None") == 2
-        assert expected in found
+        expected = [
+            written[name] if name == owner else "None" for name in ("a", "b", "session")
+        ]
+        assert found == expected
+
+
+def test_a_scope_encrypts_on_its_own(make_app: t.Callable[..., Flask]) -> None:
+    app = make_app(SCOPES_SESSIONS={"a": {"encrypt": True}})
+
+    @app.get("/write")
+    def write() -> str:
+        sessions.a["who"] = "a"
+        session["who"] = "default"
+        return "ok"
+
+    @app.get("/read")
+    def read() -> str:
+        return f"{sessions.a.get('who')} {session.get('who')}"
+
+    client = app.test_client()
+    response = client.get("/write")
+    # The scope's cookie is encrypted; the default scope's is only signed.
+    assert cookie_value(response, "a").startswith("e1.")
+    assert cookie_value(response, "session").startswith("1.")
+    assert client.get("/read").text == "a default"
 
 
 # -- timeouts ------------------------------------------------------------------
@@ -274,6 +296,37 @@ def test_each_scope_times_out_on_its_own(
     assert deleted["path"] == "/shop"
     clock.advance(365 * DAY + 1)
     assert client.get("/shop/all").text == "None None None"
+
+
+def test_each_scope_has_its_own_absolute_timeout(
+    make_app: t.Callable[..., Flask], clock: FakeClock
+) -> None:
+    app = make_app(
+        SCOPES_SESSION_ABSOLUTE_TIMEOUT=None,
+        SCOPES_SESSIONS={"short": {"absolute_timeout": 300}},
+    )
+
+    @app.get("/write")
+    def write() -> str:
+        sessions.short["v"] = "s"
+        session["v"] = "d"
+        return "ok"
+
+    @app.get("/read")
+    def read() -> str:
+        return f"{sessions.short.get('v')} {session.get('v')}"
+
+    client = app.test_client()
+    client.get("/write")
+    # Requests keep both sessions active: only the scope's absolute limit
+    # ends one of them.
+    for _ in range(4):
+        clock.advance(60)
+        assert client.get("/read").text == "s d"
+    clock.advance(61)
+    response = client.get("/read")
+    assert response.text == "None d"
+    assert attributes(set_cookies(response, "short")[0])["max-age"] == "0"
 
 
 def test_a_permanent_scope_needs_no_permanent_flag(

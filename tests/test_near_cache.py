@@ -274,26 +274,38 @@ def test_one_near_cache_per_store_and_size(redis_server: RedisServer) -> None:
 
 
 @pytest.mark.parametrize(
-    "make",
+    ("make", "reason"),
     [
-        lambda tmp: SimpleCache(threshold=1_000_000),
-        lambda tmp: FileSystemCache(str(tmp)),
-        lambda tmp: SessionStore(SimpleCache(threshold=1_000_000)),
+        (lambda request, tmp: SimpleCache(threshold=1_000_000), "needs Redis"),
+        (lambda request, tmp: FileSystemCache(str(tmp)), "needs Redis"),
+        (
+            lambda request, tmp: SessionStore(SimpleCache(threshold=1_000_000)),
+            "needs Redis",
+        ),
+        # A Cluster client has no one connection pool to track keys on.
+        (
+            lambda request, tmp: request.getfixturevalue("redis_cluster").client(),
+            "not a cluster client",
+        ),
     ],
-    ids=["simple", "filesystem", "store"],
+    ids=["simple", "filesystem", "store", "cluster"],
 )
 def test_stores_that_cannot_invalidate_are_refused(
-    make: t.Callable[[t.Any], t.Any], tmp_path: t.Any
+    make: t.Callable[[pytest.FixtureRequest, t.Any], t.Any],
+    reason: str,
+    request: pytest.FixtureRequest,
+    tmp_path: t.Any,
 ) -> None:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY="k" * 32,
-        SCOPES_SESSION_STORE=make(tmp_path),
+        SCOPES_SESSION_STORE=make(request, tmp_path),
         SCOPES_SESSION_STORE_CACHE=100,
     )
-    with pytest.raises(ConfigurationError, match="SCOPES_SESSION_STORE_CACHE"):
+    with pytest.raises(ConfigurationError, match="SCOPES_SESSION_STORE_CACHE") as info:
         Scopes(app)
         app.test_client().get("/")
+    assert reason in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -313,9 +325,15 @@ def test_bad_settings_are_refused(config: dict[str, t.Any], message: str) -> Non
 
 def test_a_decoding_client_is_refused(redis_server: RedisServer) -> None:
     client = redis_server.client(decode_responses=True)
-    # Refused by the Redis store already, and by the near cache too.
-    with pytest.raises((NearCacheUnsupported, ConfigurationError), match="decode"):
-        NearCachedStore(RedisSessionStore(RedisCache(client)), 10)
+    # Refused by the Redis store already, before any near cache.
+    with pytest.raises(ConfigurationError, match="decode"):
+        RedisSessionStore(RedisCache(client))
+    # The near cache checks again, on the pool its connections copy: a
+    # store whose client came to decode after it was made is refused too.
+    store = RedisSessionStore(RedisCache(redis_server.client()))
+    store.client.connection_pool.connection_kwargs["decode_responses"] = True
+    with pytest.raises(NearCacheUnsupported, match="decodes responses"):
+        NearCachedStore(store, 10)
 
 
 def cached_app(server: RedisServer) -> tuple[Flask, Scopes]:
@@ -345,6 +363,11 @@ def cached_app(server: RedisServer) -> tuple[Flask, Scopes]:
     @app.get("/logout")
     def logout() -> str:
         session.clear()
+        return "ok"
+
+    @app.get("/regenerate")
+    def regenerate() -> str:
+        session.regenerate()
         return "ok"
 
     @app.get("/revoke/<user>")
@@ -384,6 +407,37 @@ def test_sessions_read_from_the_cache(redis_server: RedisServer) -> None:
         store = app.session_interface.runtime(app).store  # type: ignore[attr-defined]
         assert isinstance(store, NearCachedStore)
         store.close()
+
+
+def test_regenerate_is_seen_by_another_process(redis_server: RedisServer) -> None:
+    # Two apps, each with its own near cache, stand for two processes.
+    first, _ = cached_app(redis_server)
+    second, _ = cached_app(redis_server)
+    try:
+        client = first.test_client()
+        client.get("/login/alice")
+        client.get("/set/5")
+        old = client.get_cookie("session")
+        assert old is not None
+        # The second process reads the session, then serves it from its
+        # cache.
+        elsewhere = second.test_client()
+        elsewhere.set_cookie("session", old.value)
+        assert elsewhere.get("/get").text == "5"
+        commands = Commands(redis_server)
+        assert elsewhere.get("/get").text == "5"
+        assert commands() == 0
+        client.get("/regenerate")
+        new = client.get_cookie("session")
+        assert new is not None and new.value != old.value
+        assert client.get("/get").text == "5"
+        # The old id names nothing any more, in the other process too.
+        assert elsewhere.get("/get").text == "None"
+    finally:
+        for app in (first, second):
+            store = app.session_interface.runtime(app).store  # type: ignore[attr-defined]
+            assert isinstance(store, NearCachedStore)
+            store.close()
 
 
 def test_a_write_returns_after_its_invalidations_left(

@@ -219,9 +219,12 @@ def test_cluster_client_passed_directly(
     assert client.get("/get/user").text == "'ada'"
 
 
-def test_bound_reads_are_one_mget_in_one_slot(
+@pytest.fixture
+def counting_app(
     redis_cluster: LocalCluster, make_app: AppFactory, closing: list[t.Any]
-) -> None:
+) -> tuple[Flask, Scopes, CountingCluster]:
+    """An app with the test routes whose sessions live in the Cluster,
+    through a client that records the commands it is asked for."""
     from redis.cluster import ClusterNode
 
     counting = CountingCluster(
@@ -232,6 +235,13 @@ def test_bound_reads_are_one_mget_in_one_slot(
     scopes = Scopes()
     app = make_app(scopes, SCOPES_SESSION_STORE=RedisCache(counting))
     add_routes(app, scopes)
+    return app, scopes, counting
+
+
+def test_bound_reads_are_one_mget_in_one_slot(
+    counting_app: tuple[Flask, Scopes, CountingCluster],
+) -> None:
+    app, scopes, counting = counting_app
     users = {f"user{i}": app.test_client() for i in range(24)}
     for uid, client in users.items():
         client.get(f"/login/{uid}")
@@ -257,18 +267,9 @@ def test_bound_reads_are_one_mget_in_one_slot(
 
 
 def test_cluster_round_trips(
-    redis_cluster: LocalCluster, make_app: AppFactory, closing: list[t.Any]
+    counting_app: tuple[Flask, Scopes, CountingCluster],
 ) -> None:
-    from redis.cluster import ClusterNode
-
-    counting = CountingCluster(
-        startup_nodes=[ClusterNode("127.0.0.1", p) for p in redis_cluster.ports]
-    )
-    closing.append(counting)
-    counting.commands = []
-    scopes = Scopes()
-    app = make_app(scopes, SCOPES_SESSION_STORE=RedisCache(counting))
-    add_routes(app, scopes)
+    app, _, counting = counting_app
     client = app.test_client()
 
     def trips(path: str) -> list[str]:

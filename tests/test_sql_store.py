@@ -216,9 +216,26 @@ def test_purge_in_batches(db_url: str, make_app: AppFactory, clock: FakeClock) -
         store.set(f"s:old{i}", b"1", 10)
     store.set("s:live", b"2", 1000)
     clock.advance(10)
+    deleted: list[int] = []
+
+    @sa.event.listens_for(store.engine, "after_cursor_execute")
+    def count(
+        conn: t.Any,
+        cursor: t.Any,
+        statement: str,
+        parameters: t.Any,
+        context: t.Any,
+        executemany: bool,
+    ) -> None:
+        if statement.lstrip().upper().startswith("DELETE"):
+            deleted.append(cursor.rowcount)
+
     result = app.test_cli_runner().invoke(args=["scopes", "purge"])
+    sa.event.remove(store.engine, "after_cursor_execute", count)
     assert result.exit_code == 0, result.output
     assert "removed 250 expired entries" in result.output
+    # One DELETE per batch, none of them over the bound.
+    assert deleted == [100, 100, 50]
     assert [r.key for r in rows(db_url)] == ["scopes:s:live"]
     dispose(app)
 
@@ -291,15 +308,25 @@ def test_sign_out_wins_across_processes(db_url: str, race: str) -> None:
         # The late save wrote nothing, and left the browser's cookie alone.
         assert headers == []
     else:
+        # The other process saves again and again while this one signs out:
+        # sign-out starts once one of its saves found the session signed in.
+        started = ctx.Event()
         saver = ctx.Process(
-            target=sql_workers.save_often, args=(db_url, cookie, 200, out)
+            target=sql_workers.save_often, args=(db_url, cookie, 20, started, out)
         )
         saver.start()
-        client.get("/touch/0")
+        assert started.wait(60)
         assert client.get("/logout").status_code == 200
+        seen = out.get(120)
         saver.join(120)
         assert saver.exitcode == 0
-        assert set(out.get(10)) == {200}
+        assert {status for status, _ in seen} == {200}
+        found = [signed_in for _, signed_in in seen]
+        # Signed in until the sign-out, then signed out for good: no save
+        # that loaded the session before it brought the session back.
+        ended = found.index(False)
+        assert ended >= 1
+        assert not any(found[ended:]) and len(found) - ended >= 20
     assert [r for r in rows(db_url) if r.key.startswith("scopes:s:")] == []
     replay = app.test_client()
     replay.set_cookie("session", cookie)

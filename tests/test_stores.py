@@ -79,6 +79,16 @@ def cookie(client: t.Any) -> str:
     return t.cast(str, found.value)
 
 
+def cookie_mode_cookie(make_app: AppFactory) -> str:
+    """The cookie of a session holding ``a = 1`` in cookie mode, as a
+    browser keeps it from before the app moved its sessions to a store."""
+    cookie_app = make_app()
+    add_routes(cookie_app, cookie_app.extensions["scopes"])
+    old = cookie_app.test_client()
+    old.get("/set/a/1")
+    return cookie(old)
+
+
 def entry_names(app: Flask) -> list[str]:
     """The names of the session entries in the app's store, read from the
     backend itself."""
@@ -462,13 +472,10 @@ def test_large_sessions_are_free_of_the_cookie_limit(store_app: AppFactory) -> N
 
 
 def test_migrates_cookie_sessions(store_app: AppFactory, make_app: AppFactory) -> None:
-    cookie_app = make_app()
-    add_routes(cookie_app, cookie_app.extensions["scopes"])
-    old = cookie_app.test_client()
-    old.get("/set/a/1")
+    copied = cookie_mode_cookie(make_app)
     app = store_app()
     client = app.test_client()
-    client.set_cookie("session", cookie(old))
+    client.set_cookie("session", copied)
     response = client.get("/get/a")
     assert response.text == "'1'"
     assert len(cookie(client)) < 120
@@ -1277,11 +1284,7 @@ def test_bound_session_survives_key_rotation_and_revocation_reaches_it(
 def test_cookie_migrates_once_within_its_lifetime(
     store_app: AppFactory, make_app: AppFactory, clock: FakeClock
 ) -> None:
-    cookie_app = make_app()
-    add_routes(cookie_app, cookie_app.extensions["scopes"])
-    old = cookie_app.test_client()
-    old.get("/set/a/1")
-    copied = cookie(old)
+    copied = cookie_mode_cookie(make_app)
     app = store_app()
     first = app.test_client()
     first.set_cookie("session", copied)
@@ -1296,11 +1299,7 @@ def test_cookie_migrates_once_within_its_lifetime(
 def test_cookie_migration_obeys_lifetime_and_switch(
     store_app: AppFactory, make_app: AppFactory, clock: FakeClock
 ) -> None:
-    cookie_app = make_app()
-    add_routes(cookie_app, cookie_app.extensions["scopes"])
-    old = cookie_app.test_client()
-    old.get("/set/a/1")
-    copied = cookie(old)
+    copied = cookie_mode_cookie(make_app)
     off = store_app(SCOPES_SESSION_MIGRATE_COOKIES=False).test_client()
     off.set_cookie("session", copied)
     assert off.get("/get/a").text == "None"
